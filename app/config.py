@@ -1,0 +1,232 @@
+"""Settings: declared once, typed, read from ``config.toml`` and ``ORIGIN_DESK_<KEY>``.
+
+The data directory is ``ORIGIN_DESK_HOME`` when set, otherwise the platform's user data
+directory (platformdirs). ``config.toml`` in it is optional; every key can be overridden
+by an environment variable named ``ORIGIN_DESK_`` + the key in upper case. A wrong value
+raises :class:`ConfigError` naming the key, where it came from and what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "origin-desk"
+ENV_PREFIX = "ORIGIN_DESK_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def data_dir() -> Path:
+    home = os.environ.get(ENV_PREFIX + "HOME")
+    if home:
+        return Path(home).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _default_pkcs11_modules() -> list[str]:
+    """SoftHSM2, OpenSC and the usual install paths of common Indian DSC token drivers."""
+    if os.name == "nt":
+        return [
+            r"C:\Windows\System32\eps2003csp11v2.dll",  # ePass2003
+            r"C:\Windows\System32\eps2003csp11.dll",
+            r"C:\Windows\System32\SignatureP11.dll",  # ProxKey / Watchdata
+            r"C:\Windows\System32\WDPKCS.dll",  # Watchdata
+            r"C:\Windows\System32\CryptoIDA_pkcs11.dll",  # mToken CryptoID
+            r"C:\Windows\System32\opensc-pkcs11.dll",
+            r"C:\SoftHSM2\lib\softhsm2-x64.dll",
+        ]
+    return [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+        "/usr/lib/WatchData/ProxKey/lib/libwdpkcs_SignatureP11.so",  # ProxKey
+        "/usr/lib/libcastle.so.1.0.0",  # ePass2003
+        "/usr/local/lib/libcastle.so.1.0.0",
+        "/opt/Trust Key/libtrustkeyp11.so",
+        "/usr/lib/libcryptoid_pkcs11.so",  # mToken CryptoID
+        "/usr/lib/libeTPkcs11.so",  # SafeNet eToken
+    ]
+
+
+# --- parsers: each takes the raw value (str from env, or the TOML value) -----------------
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a text value")
+    return value
+
+
+def _as_int(minimum: int, maximum: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"a whole number from {minimum} to {maximum}")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"a whole number from {minimum} to {maximum}") from None
+        if not minimum <= number <= maximum:
+            raise ValueError(f"a whole number from {minimum} to {maximum}")
+        return number
+
+    return parse
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
+def _as_path_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        parts = [p for p in value.split(os.pathsep) if p]
+    elif isinstance(value, list) and all(isinstance(p, str) for p in value):
+        parts = list(value)
+    else:
+        raise ValueError(f"a list of file paths (in the environment: separated by '{os.pathsep}')")
+    return parts
+
+
+def _as_optional_path(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a folder path")
+    return value
+
+
+def _as_url(value: Any) -> str:
+    text = _as_str(value)
+    if text and "://" not in text:
+        raise ValueError("a SQLAlchemy URL such as postgresql+psycopg://user@host/db (or empty)")
+    return text
+
+
+def _as_log_level(value: Any) -> str:
+    text = _as_str(value).upper()
+    if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Callable[[], Any]
+    parse: Callable[[Any], Any]
+    description: str
+
+    @property
+    def env_name(self) -> str:
+        return ENV_PREFIX + self.key.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("central_url", lambda: "", _as_url,
+            "SQLAlchemy URL of the central store; empty means the embedded demo store"),
+    Setting("pkcs11_modules", _default_pkcs11_modules, _as_path_list,
+            "PKCS#11 modules to look for tokens in"),
+    Setting("token_label", lambda: "", _as_str,
+            "label of the token to sign with when several are present"),
+    Setting("trust_dir", lambda: "", _as_optional_path,
+            "folder of trusted root certificates (PEM or DER); empty means <data>/trust"),
+    Setting("timestamp_url", lambda: "", _as_str,
+            "RFC 3161 timestamp server; when set, signatures are PAdES B-T"),
+    Setting("waiting_limit_hours", lambda: 24, _as_int(1, 24 * 30),
+            "hours after which a waiting application is flagged in the queue"),
+    Setting("sync_interval_seconds", lambda: 60, _as_int(5, 3600),
+            "seconds between background syncs with the central store"),
+    Setting("offline", lambda: False, _as_bool, "work without contacting the central store"),
+    Setting("log_level", lambda: "INFO", _as_log_level, "level of the rotating log file"),
+)
+SETTINGS_BY_KEY: Mapping[str, Setting] = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    central_url: str = ""
+    pkcs11_modules: list[str] = field(default_factory=list)
+    token_label: str = ""
+    trust_dir: str = ""
+    timestamp_url: str = ""
+    waiting_limit_hours: int = 24
+    sync_interval_seconds: int = 60
+    offline: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / "config.toml"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def demo_store_path(self) -> Path:
+        return self.data_dir / "demo-central.sqlite"
+
+    @property
+    def local_store_path(self) -> Path:
+        return self.data_dir / "local.sqlite"
+
+    @property
+    def trust_path(self) -> Path:
+        return Path(self.trust_dir).expanduser() if self.trust_dir else self.data_dir / "trust"
+
+    @property
+    def is_embedded(self) -> bool:
+        return not self.central_url
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``config.toml`` then the environment; raise ConfigError on any wrong value."""
+    environ = os.environ if environ is None else environ
+    home = environ.get(ENV_PREFIX + "HOME")
+    directory = Path(home).expanduser() if home else data_dir()
+    file_values = _read_file(directory / "config.toml")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.env_name in environ:
+            raw, origin = environ[setting.env_name], f"environment variable {setting.env_name}"
+        elif setting.key in file_values:
+            raw, origin = file_values[setting.key], f"'{setting.key}' in {directory / 'config.toml'}"
+        else:
+            values[setting.key] = setting.default()
+            continue
+        try:
+            values[setting.key] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{origin} is {raw!r}; expected {exc}") from None
+    return Config(data_dir=directory, **values)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            content = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror}") from None
+    unknown = sorted(set(content) - set(SETTINGS_BY_KEY))
+    if unknown:
+        known = ", ".join(SETTINGS_BY_KEY)
+        raise ConfigError(f"{path} has unknown key(s) {', '.join(unknown)}; known keys: {known}")
+    return content

@@ -1,0 +1,554 @@
+"""The embedded demo: a SQLite central store seeded deterministically.
+
+One agency with three offices, one administrator, six officers, sixty exporters with
+several applicant users each, and 2,000 applications of all four kinds in every status,
+with real HS codes, partner countries that fit each agreement, and cost sheets for the
+preferential ones. The same ``seed`` and ``today`` always give the same rows.
+
+Rows go in through Core bulk inserts: the ORM's unit of work is several times slower for
+tens of thousands of rows and nothing here needs identity tracking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from app.models import (
+    Agency,
+    Applicant,
+    Application,
+    ApplicationKind,
+    ApplicationStatus,
+    AuditEvent,
+    Base,
+    Certificate,
+    CertificateNumber,
+    CertificateStatus,
+    CostSheet,
+    CostSheetMaterial,
+    DocumentKind,
+    Exporter,
+    ExporterBranch,
+    GoodsLine,
+    GstRegistration,
+    Office,
+    Role,
+    SupportingDocument,
+    User,
+    UserStatus,
+    WalletEntry,
+    WalletEntryKind,
+    officer_offices,
+)
+from app.models.agreements import trade_agreements
+from app.models.validation import RESOURCES, gstin_check_character
+from app.store.central import sqlite_engine
+
+log = logging.getLogger(__name__)
+
+DEMO_SEED = 20241221
+DEMO_APPLICATIONS = 2000
+AGENCY_CODE = "IGCC"
+AGENCY_DOMAIN = "igcc.org.in"
+OFFICES = (
+    ("MUM", "Mumbai Regional Office", "Mumbai",
+     "Indo-Gulf Chamber House, 4th Floor, Ballard Estate, Mumbai 400001"),
+    ("DEL", "Northern Regional Office", "New Delhi",
+     "Plot 12, Institutional Area, Lodhi Road, New Delhi 110003"),
+    ("CHE", "Southern Regional Office", "Chennai",
+     "No. 25, Rajaji Salai, Chennai 600001"),
+)
+# officer index -> office codes (one officer covers two offices)
+OFFICER_OFFICES = (("MUM",), ("MUM", "DEL"), ("DEL",), ("DEL",), ("CHE",), ("CHE",))
+KIND_WEIGHTS = {
+    ApplicationKind.NON_PREFERENTIAL: 45,
+    ApplicationKind.PREFERENTIAL: 38,
+    ApplicationKind.IN_LIEU: 9,
+    ApplicationKind.BACK_TO_BACK: 8,
+}
+S = ApplicationStatus
+STATUS_WEIGHTS = {
+    S.SUBMITTED: 22, S.UNDER_SCRUTINY: 8, S.RETURNED: 6, S.RESUBMITTED: 6, S.APPROVED: 12,
+    S.ISSUED: 30, S.REJECTED: 6, S.SUPERSEDED: 5, S.CANCELLED: 5,
+}
+FEES = {True: Decimal("600.00"), False: Decimal("200.00")}  # preferential?
+QUERIES = (
+    "Please upload the signed commercial invoice; the copy attached is unsigned.",
+    "Gross weight on the packing list differs from the application; please correct.",
+    "Consignee address is incomplete: please give the city and postcode.",
+    "Cost sheet shows materials of undetermined origin; please provide supplier declarations.",
+    "HS code of item 2 does not match the description; please check the tariff line.",
+)
+REJECTIONS = (
+    "Goods are not of Indian origin and no foreign certificate was produced.",
+    "Duplicate application: a certificate was already issued for this invoice.",
+    "Value content below the agreement's threshold according to the cost sheet.",
+)
+CANCELS = ("Shipment cancelled by the exporter.", "Issued against a wrong invoice.")
+IN_LIEU_REASONS = (
+    "Consignee name misspelt on the original certificate.",
+    "Invoice date corrected after amendment of the invoice.",
+    "Quantity in item 1 corrected to match the bill of lading.",
+    "Original certificate lost in transit; replacement requested by the importer.",
+)
+
+
+def load_catalogue() -> dict[str, Any]:
+    with (RESOURCES / "demo" / "catalogue.json").open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def create_demo_store(
+    path: Path,
+    *,
+    today: dt.date | None = None,
+    applications: int = DEMO_APPLICATIONS,
+    progress: Callable[[str], None] | None = None,
+) -> Engine:
+    """Create (replacing any old file) and seed the demo central store at ``path``."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    tmp = path.with_suffix(".seeding")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    engine = sqlite_engine(tmp)
+    Base.metadata.create_all(engine)
+    seed_demo(engine, today=today or dt.date.today(), applications=applications, progress=progress)
+    engine.dispose()
+    tmp.rename(path)  # a half-seeded store never takes the demo's name
+    log.info("demo store created at %s with %d applications", path, applications)
+    return sqlite_engine(path)
+
+
+def seed_demo(
+    engine: Engine,
+    *,
+    today: dt.date,
+    applications: int = DEMO_APPLICATIONS,
+    seed: int = DEMO_SEED,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    rows = DemoSeed(random.Random(seed), load_catalogue(), today).build(applications)
+    with engine.begin() as connection:
+        for table, values in rows:
+            if values:
+                keys = {key for row in values for key in row}
+                values = [{key: row.get(key) for key in keys} for row in values]
+                if progress:
+                    progress(f"{table.name}: {len(values)} rows")
+                connection.execute(insert(table), values)
+
+
+def _money(value: float | Decimal) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class DemoSeed:
+    """Builds the demo's rows as plain dicts, table by table, in insertion order."""
+
+    def __init__(self, rng: random.Random, catalogue: dict[str, Any], today: dt.date) -> None:
+        self.rng = rng
+        self.cat = catalogue
+        self.today = today
+        self.now = dt.datetime.combine(today, dt.time(10, 0), tzinfo=dt.UTC)
+        self.seq = 0
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def build(self, count: int) -> list[tuple[Any, list[dict[str, Any]]]]:
+        rng, cat = self.rng, self.cat
+        agencies = [{"id": 1, "code": AGENCY_CODE, "name": "Indo-Gulf Chamber of Commerce",
+                     "email_domains": [AGENCY_DOMAIN, "mail." + AGENCY_DOMAIN]}]
+        offices = [
+            {"id": i, "agency_id": 1, "code": code, "name": name, "place": place,
+             "address": address, "contact_email": f"{code.lower()}@{AGENCY_DOMAIN}",
+             "contact_phone": f"+91 {22 + i * 11} {rng.randint(2000_0000, 2999_9999)}",
+             "ewallet_enabled": True, "merchant_id": f"IGCC{code}{rng.randint(100000, 999999)}",
+             "checksum_key": "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", k=32))}
+            for i, (code, name, place, address) in enumerate(OFFICES, start=1)
+        ]
+        office_ids = {o["code"]: o["id"] for o in offices}
+        users = [{"id": 1, "agency_id": 1, "email": f"admin@{AGENCY_DOMAIN}",
+                  "full_name": cat["administrator_name"], "designation": "Agency Administrator",
+                  "role": Role.ADMINISTRATOR, "status": UserStatus.ACTIVE,
+                  "registered_at": self.now - dt.timedelta(days=400)}]
+        mappings = []
+        officers_by_office: dict[str, list[int]] = {code: [] for code, *_ in OFFICES}
+        for i, name in enumerate(cat["officer_names"]):
+            user_id = i + 2
+            first, last = name.lower().split()
+            users.append({"id": user_id, "agency_id": 1, "email": f"{first}.{last}@{AGENCY_DOMAIN}",
+                          "full_name": name, "designation": "Issuing Officer",
+                          "role": Role.OFFICER, "status": UserStatus.ACTIVE,
+                          "registered_at": self.now - dt.timedelta(days=300 - i * 20)})
+            for code in OFFICER_OFFICES[i]:
+                mappings.append({"user_id": user_id, "office_id": office_ids[code]})
+                officers_by_office[code].append(user_id)
+        # one registration waiting for the administrator
+        users.append({"id": len(users) + 1, "agency_id": 1,
+                      "email": f"tarun.bose@{AGENCY_DOMAIN}", "full_name": "Tarun Bose",
+                      "designation": "Issuing Officer", "role": Role.OFFICER,
+                      "status": UserStatus.PENDING, "registered_at": self.now - dt.timedelta(days=1)})
+
+        exporters, gst, branches, applicants = self._exporters()
+        apps, goods, sheets, materials, docs, certs, numbers, wallet, audit = (
+            self._applications(count, exporters, applicants, officers_by_office, office_ids)
+        )
+        wallet = [
+            {"office_id": o["id"], "kind": WalletEntryKind.TOP_UP, "amount": Decimal("500000.00"),
+             "reference": f"NEFT/{rng.randint(10**9, 10**10 - 1)}",
+             "at": self.now - dt.timedelta(days=30)}
+            for o in offices
+        ] + wallet
+        return [
+            (Agency.__table__, agencies), (Office.__table__, offices), (User.__table__, users),
+            (officer_offices, mappings), (Exporter.__table__, exporters),
+            (GstRegistration.__table__, gst), (ExporterBranch.__table__, branches),
+            (Applicant.__table__, applicants), (Application.__table__, apps),
+            (GoodsLine.__table__, goods), (CostSheet.__table__, sheets),
+            (CostSheetMaterial.__table__, materials), (SupportingDocument.__table__, docs),
+            (CertificateNumber.__table__, numbers), (Certificate.__table__, certs),
+            (WalletEntry.__table__, wallet), (AuditEvent.__table__, audit),
+        ]
+
+    def _exporters(self) -> tuple[list[dict[str, Any]], ...]:
+        rng, cat = self.rng, self.cat
+        words = cat["exporter_words"]
+        exporters, gst, branches, applicants = [], [], [], []
+        used_names: set[str] = set()
+        used_pans: set[str] = set()
+        for i in range(1, 61):
+            while True:
+                name = f"{rng.choice(words['first'])} {rng.choice(words['second'])} {rng.choice(words['suffix'])}"
+                if name not in used_names:
+                    used_names.add(name)
+                    break
+            while True:
+                pan = ("".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ", k=3)) + rng.choice("CF")
+                       + name[0] + f"{rng.randint(1000, 9999)}" + rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+                if pan not in used_pans:
+                    used_pans.add(pan)
+                    break
+            city = cat["cities"][(i - 1) % len(cat["cities"])]
+            street = rng.choice(cat["streets"])
+            address = f"{street} {rng.randint(1, 240)}, {city['city']}, {city['state']} {city['pin']}, India"
+            slug = "".join(ch for ch in name.split()[0].lower() if ch.isalpha())
+            exporters.append({"id": i, "iec": pan, "name": name, "address": address,
+                              "state": city["state"], "email": f"exports@{slug}{i}.co.in"})
+            first14 = city["gst"] + pan + "1Z"
+            gst.append({"exporter_id": i, "gstin": first14 + gstin_check_character(first14),
+                        "state": city["state"]})
+            if rng.random() < 0.3:
+                other = rng.choice(cat["cities"])
+                if other["gst"] != city["gst"]:
+                    first14 = other["gst"] + pan + "2Z"
+                    gst.append({"exporter_id": i, "gstin": first14 + gstin_check_character(first14),
+                                "state": other["state"]})
+                    branches.append({"exporter_id": i, "name": f"{other['city']} branch",
+                                     "address": f"{rng.choice(cat['streets'])} {rng.randint(1, 99)}, {other['city']}, {other['state']} {other['pin']}, India"})
+            for k in range(rng.randint(2, 4)):
+                first = rng.choice(cat["applicant_first_names"])
+                last = rng.choice(cat["applicant_last_names"])
+                applicants.append({"id": len(applicants) + 1, "exporter_id": i,
+                                   "full_name": f"{first} {last}",
+                                   "email": f"{first.lower()}.{last.lower()}{k}@{slug}{i}.co.in",
+                                   "phone": f"+91 9{rng.randint(100000000, 999999999)}"})
+        return exporters, gst, branches, applicants
+
+    def _applications(self, count, exporters, applicants, officers_by_office, office_ids):  # type: ignore[no-untyped-def]
+        rng, cat = self.rng, self.cat
+        agreements = list(trade_agreements().values())
+        apps: list[dict[str, Any]] = []
+        goods: list[dict[str, Any]] = []
+        sheets: list[dict[str, Any]] = []
+        materials: list[dict[str, Any]] = []
+        docs: list[dict[str, Any]] = []
+        certs: list[dict[str, Any]] = []
+        numbers: list[dict[str, Any]] = []
+        wallet: list[dict[str, Any]] = []
+        audit: list[dict[str, Any]] = []
+        applicants_by_exporter: dict[int, list[dict[str, Any]]] = {}
+        for a in applicants:
+            applicants_by_exporter.setdefault(a["exporter_id"], []).append(a)
+        exporter_office = {e["id"]: cat["cities"][(e["id"] - 1) % len(cat["cities"])]["office"]
+                           for e in exporters}
+        kinds = list(KIND_WEIGHTS)
+        statuses = list(STATUS_WEIGHTS)
+        superseded_pool: list[dict[str, Any]] = []
+        serial = 0
+        year = self.today.year
+        # Build in two passes so that in-lieu applications can point at superseded originals.
+        plan = [rng.choices(kinds, weights=list(KIND_WEIGHTS.values()))[0] for _ in range(count)]
+        order = sorted(range(count), key=lambda i: plan[i] == ApplicationKind.IN_LIEU)
+        for position, index in enumerate(order):
+            app_id = index + 1
+            kind = plan[index]
+            exporter = exporters[rng.randrange(len(exporters))]
+            office_code = exporter_office[exporter["id"]]
+            if rng.random() < 0.15:
+                office_code = rng.choice(list(office_ids))
+            status = rng.choices(statuses, weights=list(STATUS_WEIGHTS.values()))[0]
+            if kind == ApplicationKind.IN_LIEU and status == S.SUPERSEDED:
+                status = S.ISSUED
+            agreement = None
+            if kind == ApplicationKind.PREFERENTIAL:
+                agreement = rng.choice(agreements)
+                destination = rng.choice(agreement.partners)
+            else:
+                destination = rng.choice(cat["nonpreferential_destinations"])
+            original = None
+            if kind == ApplicationKind.IN_LIEU:
+                if not superseded_pool:
+                    kind = ApplicationKind.NON_PREFERENTIAL
+                else:
+                    original = superseded_pool.pop(rng.randrange(len(superseded_pool)))
+                    destination = original["app"]["destination_country"]
+                    agreement = trade_agreements().get(original["app"]["agreement_code"] or "")
+            dest = cat["destinations"][destination]
+            submitted = self.now - dt.timedelta(minutes=rng.randint(20, 14 * 24 * 60))
+            mode = rng.choices(["sea", "air", "road"], weights=[70, 25, 5])[0]
+            loading_options = cat["ports_of_loading"][office_code]
+            if mode not in loading_options:
+                mode = "sea"
+            consignee_words = cat["consignee_words"]
+            consignee = f"{rng.choice(consignee_words['first'])} {rng.choice(consignee_words['second'])}"
+            city = rng.choice(dest["cities"])
+            invoice_date = (submitted - dt.timedelta(days=rng.randint(1, 10))).date()
+            app = {
+                "id": app_id,
+                "number": f"APP-{year}-{app_id:06d}",
+                "kind": kind,
+                "status": status,
+                "office_id": office_ids[office_code],
+                "exporter_id": exporter["id"],
+                "applicant_id": rng.choice(applicants_by_exporter[exporter["id"]])["id"],
+                "agreement_code": agreement.code if agreement else None,
+                "form_code": agreement.form if agreement else "NONPREF",
+                "consignee_name": consignee,
+                "consignee_address": f"{rng.randint(1, 400)} {rng.choice(['Harbour Road', 'Trade Centre', 'Industrial Zone', 'Market Street', 'Free Zone Block'])}, {city}",
+                "consignee_country": destination,
+                "destination_country": destination,
+                "origin_country": "IN",
+                "transport_mode": mode,
+                "vessel_or_flight": (f"MV {rng.choice(['MSC Aurora', 'Maersk Kensington', 'CMA CGM Tigris', 'Ever Given', 'ONE Harmony'])} V.{rng.randint(100, 999)}{rng.choice('EWNS')}"
+                                     if mode == "sea" else f"{rng.choice(['EK', 'AI', 'SQ', 'EY', 'LH'])} {rng.randint(100, 999)}" if mode == "air" else "Truck"),
+                "port_of_loading": rng.choice(loading_options[mode]),
+                "port_of_discharge": rng.choice(dest["ports"]),
+                "departure_date": (submitted + dt.timedelta(days=rng.randint(1, 12))).date(),
+                "invoice_number": f"{exporter['name'][:3].upper()}/{year % 100}-{(year + 1) % 100}/{rng.randint(1, 4999):04d}",
+                "invoice_date": invoice_date,
+                "remarks": rng.choice(["", "", "", "Letter of credit No. LC/" + str(rng.randint(10000, 99999)),
+                                       "Shipment under Advance Authorisation No. " + str(rng.randint(10**9, 10**10 - 1))]),
+                "declaration_place": exporter["address"].split(", ")[-3] if ", " in exporter["address"] else "",
+                "declaration_date": invoice_date,
+                "submitted_at": submitted,
+                "waiting_since": submitted,
+                "version": 1,
+                "currency": "USD",
+            }
+            if original is not None:
+                app.update({
+                    "original_certificate_number": original["number"],
+                    "original_certificate_date": original["issued_at"].date(),
+                    "in_lieu_reason": rng.choice(IN_LIEU_REASONS),
+                    "consignee_name": original["app"]["consignee_name"],
+                    "consignee_address": original["app"]["consignee_address"],
+                })
+            if kind == ApplicationKind.BACK_TO_BACK:
+                foreign = rng.choice(cat["foreign_origins"])
+                app.update({
+                    "origin_country": foreign["country"],
+                    "foreign_origin_country": foreign["country"],
+                    "foreign_certificate_number": f"{foreign['country']}{year}{rng.randint(10**7, 10**8 - 1)}",
+                    "foreign_certificate_country": foreign["country"],
+                    "foreign_certificate_issuer": foreign["issuer"],
+                    "foreign_certificate_date": invoice_date - dt.timedelta(days=rng.randint(20, 90)),
+                    "remarks": rng.choice(["Transshipment via Indian port; goods not of Indian origin.",
+                                           "Merchanting trade: goods re-exported in original packing."]),
+                })
+            lines = self._goods_lines(app, kind, agreement)
+            goods.extend(lines)
+            app["hs_codes"] = " ".join(dict.fromkeys(line["hs_code"] for line in lines))
+            app["total_fob"] = sum((line["fob_value"] for line in lines), Decimal("0"))
+            if kind == ApplicationKind.PREFERENTIAL or (original and agreement):
+                sheet_id = len(sheets) + 1
+                sheet, mats = self._cost_sheet(sheet_id, app_id, lines, agreement)
+                sheets.append(sheet)
+                materials.extend(mats)
+            docs.extend(self._documents(app_id, kind, submitted))
+            # history: what happened to the application so far
+            officer_id = rng.choice(officers_by_office[office_code])
+            audit.extend(self._history(app, status, officer_id, submitted))
+            if status in (S.UNDER_SCRUTINY, S.APPROVED):
+                app["claimed_by_id"] = officer_id
+                app["claimed_at"] = submitted + dt.timedelta(hours=1)
+            if status == S.RETURNED:
+                app["query_text"] = rng.choice(QUERIES)
+            if status == S.RESUBMITTED:
+                app["query_text"] = rng.choice(QUERIES)
+                app["waiting_since"] = submitted + dt.timedelta(hours=rng.randint(3, 48))
+                if app["waiting_since"] > self.now:
+                    app["waiting_since"] = self.now - dt.timedelta(minutes=5)
+            if status == S.REJECTED:
+                app["rejection_reason"] = rng.choice(REJECTIONS)
+            if status in (S.ISSUED, S.SUPERSEDED, S.CANCELLED):
+                serial += 1
+                number = f"{AGENCY_CODE}/{year}/{serial:07d}"
+                issued_at = submitted + dt.timedelta(hours=rng.randint(2, 30))
+                if issued_at > self.now:
+                    issued_at = self.now - dt.timedelta(minutes=1)
+                app["decided_at"] = issued_at
+                numbers.append({"number": number, "agency_id": 1, "year": year, "serial": serial,
+                                "application_id": app_id, "reserved_at": issued_at,
+                                "state": "issued"})
+                cert = {"number": number, "application_id": app_id, "office_id": app["office_id"],
+                        "issued_by_id": officer_id, "issued_at": issued_at,
+                        "status": {S.ISSUED: CertificateStatus.VALID,
+                                   S.SUPERSEDED: CertificateStatus.SUPERSEDED,
+                                   S.CANCELLED: CertificateStatus.CANCELLED}[status],
+                        "cancel_reason": rng.choice(CANCELS) if status == S.CANCELLED else None,
+                        "superseded_by_number": None}
+                certs.append(cert)
+                wallet.append({"office_id": app["office_id"], "kind": WalletEntryKind.FEE,
+                               "amount": -FEES[kind == ApplicationKind.PREFERENTIAL],
+                               "certificate_number": number, "reference": app["number"],
+                               "at": issued_at})
+                if status == S.SUPERSEDED:
+                    superseded_pool.append({"number": number, "issued_at": issued_at,
+                                            "app": app, "cert": cert})
+                if original is not None and status == S.ISSUED:
+                    original["cert"]["superseded_by_number"] = number
+            app["change_seq"] = self.next_seq()
+            apps.append(app)
+            del position
+        apps.sort(key=lambda a: a["id"])
+        for item in superseded_pool:  # originals no in-lieu application took: still superseded
+            item["cert"]["superseded_by_number"] = item["cert"]["superseded_by_number"] or "(legacy system)"
+        return apps, goods, sheets, materials, docs, certs, numbers, wallet, audit
+
+    def _goods_lines(self, app, kind, agreement):  # type: ignore[no-untyped-def]
+        rng = self.rng
+        catalogue = self.cat["goods"]
+        n = rng.choices([1, 2, 3, 4, 6, 8, 14, 35], weights=[30, 22, 16, 12, 8, 6, 4, 2])[0]
+        lines = []
+        first = rng.randrange(len(catalogue))
+        for item_no in range(1, n + 1):
+            item = catalogue[(first + rng.randrange(4)) % len(catalogue)] if n > 1 else catalogue[first]
+            pack_value = item["per_pack"] * item["price"]
+            packages = rng.randint(1, 400 if pack_value < 500 else 40 if pack_value < 5000 else 3)
+            quantity = Decimal(str(item["per_pack"])) * packages
+            quantity = quantity.quantize(Decimal("0.001"))
+            unit = item["unit"]
+            weight_per_unit = {"KGS": 1.03, "GMS": 0.0012, "MTS": 1003.0, "LTR": 0.92,
+                               "SQM": 28.0, "PCS": 0.25, "NOS": 2.4, "PRS": 1.1, "SET": 1.6}
+            gross = (quantity * Decimal(str(weight_per_unit.get(unit, 1.0)))).quantize(Decimal("0.001"))
+            fob = _money(quantity * Decimal(str(item["price"])) * Decimal(str(rng.uniform(0.9, 1.1))))
+            criterion = None
+            if agreement is not None:
+                base = item["criterion"]
+                if base == "RVC":
+                    criterion = f"RVC {rng.randint(agreement.min_rvc_percent or 35, 68)}%"
+                elif base in ("CTH", "CTSH"):
+                    criterion = agreement.tariff_shift or base
+                else:
+                    criterion = base
+            lines.append({
+                "application_id": app["id"], "item_no": item_no, "description": item["desc"],
+                "hs_code": item["hs"], "quantity": quantity, "unit": unit,
+                "gross_weight_kg": max(gross, Decimal("0.001")), "package_count": packages,
+                "package_kind": item["pack"],
+                "marks": f"{app['consignee_name'].split()[0].upper()}/{app['invoice_number'][-4:]}/{item_no}",
+                "fob_value": max(fob, Decimal("1.00")), "origin_criterion": criterion,
+            })
+        return lines
+
+    def _cost_sheet(self, sheet_id, app_id, lines, agreement):  # type: ignore[no-untyped-def]
+        rng = self.rng
+        fob = sum((line["fob_value"] for line in lines), Decimal("0"))
+        threshold = (agreement.min_rvc_percent if agreement and agreement.min_rvc_percent else 35)
+        rvc = Decimal(rng.randint(threshold - 5, 75))
+        non_originating = _money(fob * (100 - rvc) / 100)
+        originating = _money(fob * Decimal(rng.randint(10, 25)) / 100)
+        labour = _money(fob * Decimal("0.12"))
+        overheads = _money(fob * Decimal("0.08"))
+        profit = _money(fob * Decimal("0.07"))
+        ex_works = _money(fob * Decimal("0.96"))
+        sheet = {"id": sheet_id, "application_id": app_id, "product_hs_code": lines[0]["hs_code"],
+                 "method": "build_down", "labour": labour, "overheads": overheads,
+                 "profit": profit, "other_costs": _money(0), "ex_works": ex_works, "fob": fob}
+        mats = []
+        parts = rng.randint(1, 3)
+        for k in range(parts):
+            material = self.cat["materials"][rng.randrange(len(self.cat["materials"]))]
+            origin = rng.choice(["CN", "VN", "DE", "US", None]) if True else None
+            mats.append({"cost_sheet_id": sheet_id, "description": material["desc"],
+                         "hs_code": material["hs"], "origin_country": origin,
+                         "originating": False, "value": _money(non_originating / parts),
+                         "evidence": f"Bill of entry {rng.randint(10**6, 10**7 - 1)}" if origin else "Supplier declaration awaited"})
+            del k
+        mats.append({"cost_sheet_id": sheet_id, "description": "Indian-origin inputs",
+                     "hs_code": lines[0]["hs_code"][:6], "origin_country": "IN", "originating": True,
+                     "value": originating, "evidence": "Supplier declarations on file"})
+        return sheet, mats
+
+    def _documents(self, app_id, kind, submitted):  # type: ignore[no-untyped-def]
+        kinds = [DocumentKind.INVOICE, DocumentKind.PACKING_LIST, DocumentKind.BILL_OF_LADING]
+        if kind == ApplicationKind.PREFERENTIAL:
+            kinds.append(DocumentKind.COST_SHEET)
+        if kind == ApplicationKind.BACK_TO_BACK:
+            kinds.append(DocumentKind.FOREIGN_CERTIFICATE)
+        if kind == ApplicationKind.IN_LIEU:
+            kinds.append(DocumentKind.ORIGINAL_CERTIFICATE)
+        rows = []
+        for document_kind in kinds:
+            size = self.rng.randint(40_000, 900_000)
+            rows.append({"application_id": app_id, "kind": document_kind,
+                         "file_name": f"{document_kind.value}_{app_id}.pdf",
+                         "media_type": "application/pdf", "size_bytes": size,
+                         "sha256": "%064x" % self.rng.getrandbits(256), "uploaded_at": submitted})
+        return rows
+
+    def _history(self, app, status, officer_id, submitted):  # type: ignore[no-untyped-def]
+        events = [("application.submit", None, "submitted", submitted, "")]
+        t = submitted
+        steps = {
+            S.SUBMITTED: [],
+            S.UNDER_SCRUTINY: ["claim"],
+            S.RETURNED: ["claim", "return"],
+            S.RESUBMITTED: ["claim", "return", "resubmit"],
+            S.APPROVED: ["claim", "approve"],
+            S.ISSUED: ["claim", "approve", "issue"],
+            S.REJECTED: ["claim", "reject"],
+            S.SUPERSEDED: ["claim", "approve", "issue", "supersede"],
+            S.CANCELLED: ["claim", "approve", "issue", "cancel"],
+        }[status]
+        state = "submitted"
+        targets = {"claim": "under_scrutiny", "return": "returned", "resubmit": "resubmitted",
+                   "approve": "approved", "issue": "issued", "reject": "rejected",
+                   "supersede": "superseded", "cancel": "cancelled"}
+        for step in steps:
+            t = min(t + dt.timedelta(minutes=self.rng.randint(5, 300)), self.now)
+            events.append((f"application.{step}", state, targets[step], t, ""))
+            state = targets[step]
+        rows = []
+        for action, before, after, at, note in events:
+            applicant = action in ("application.submit", "application.resubmit")
+            rows.append({
+                "at": at, "actor_id": None if applicant else officer_id,
+                "actor_label": "applicant" if applicant else f"officer #{officer_id}",
+                "action": action, "entity_type": "application", "entity_id": app["id"],
+                "before": {"status": before} if before else None, "after": {"status": after},
+                "note": note,
+            })
+        return rows
