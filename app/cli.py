@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UserFacingError) as exc:
         print(f"origin-desk: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("origin-desk: interrupted", file=sys.stderr)
         return 130

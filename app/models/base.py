@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, TypeDecorator
-from sqlalchemy.types import TypeEngine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

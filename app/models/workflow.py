@@ -186,6 +186,15 @@ def _check_text(transition: Transition, text: str | None) -> str | None:
 def _check(application: Application, actor: User | Applicant, transition: Transition) -> None:
     status = ApplicationStatus(application.status)
     action = transition.action.label
+    holder = application.claimed_by_id
+    if (
+        transition.action is Action.CLAIM
+        and status is S.UNDER_SCRUTINY
+        and holder is not None
+        and holder != getattr(actor, "id", None)
+    ):
+        name = application.claimed_by.full_name if application.claimed_by else f"user {holder}"
+        raise WorkflowError(f"Application {application.number} is already claimed by {name}.")
     if status not in transition.sources:
         allowed = ", ".join(sorted(s.label.lower() for s in transition.sources))
         raise WorkflowError(
@@ -217,10 +226,6 @@ def _check(application: Application, actor: User | Applicant, transition: Transi
             f"{actor.full_name} is not mapped to office {application.office.code}, which holds "
             f"application {application.number}."
         )
-    holder = application.claimed_by_id
-    if transition.action is Action.CLAIM and holder not in (None, actor.id):
-        name = application.claimed_by.full_name if application.claimed_by else f"user {holder}"
-        raise WorkflowError(f"Application {application.number} is already claimed by {name}.")
     if transition.who is Who.CLAIM_HOLDER and holder != actor.id:
         if holder is None:
             raise WorkflowError(f"Claim application {application.number} before you {action} it.")

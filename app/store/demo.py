@@ -430,6 +430,7 @@ class DemoSeed:
                 if original is not None and status == S.ISSUED:
                     original["cert"]["superseded_by_number"] = number
             app["change_seq"] = self.next_seq()
+            app["updated_at"] = self.now
             apps.append(app)
             del position
         apps.sort(key=lambda a: a["id"])
@@ -516,7 +517,7 @@ class DemoSeed:
             rows.append({"application_id": app_id, "kind": document_kind,
                          "file_name": f"{document_kind.value}_{app_id}.pdf",
                          "media_type": "application/pdf", "size_bytes": size,
-                         "sha256": "%064x" % self.rng.getrandbits(256), "uploaded_at": submitted})
+                         "sha256": f"{self.rng.getrandbits(256):064x}", "uploaded_at": submitted})
         return rows
 
     def _history(self, app, status, officer_id, submitted):  # type: ignore[no-untyped-def]

@@ -1,0 +1,107 @@
+"""Commands of the desk itself: the demo store and the queue listing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal
+
+from app.config import load_config
+from app.errors import UserFacingError
+from app.models import ApplicationKind, ApplicationStatus
+from app.services.desk import open_central
+from app.services.queue import HEADERS, Col, QueueQuery, load_queue
+
+JSON_KEYS = ("application", "kind", "status", "waiting_since", "exporter", "iec", "consignee",
+             "destination", "hs_codes", "fob_usd", "claimed_by", "office")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = subparsers.add_parser("demo", help="create or recreate the embedded demo store")
+    demo.add_argument("--reset", action="store_true", help="delete the demo store and seed it again")
+    demo.set_defaults(func=run_demo)
+
+    listing = subparsers.add_parser("list", help="print the queue as a table or JSON lines")
+    listing.add_argument("--office", metavar="CODE", help="only this office (e.g. MUM)")
+    listing.add_argument("--status", metavar="S", action="append",
+                         help="only this status (repeatable): " + ", ".join(s.value for s in ApplicationStatus))
+    listing.add_argument("--kind", metavar="K", action="append",
+                         help="only this kind (repeatable): " + ", ".join(k.value for k in ApplicationKind))
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=run_list)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    config = load_config()
+    if not config.is_embedded:
+        raise UserFacingError(
+            "A central store is configured (central_url); the demo store is only used without one."
+        )
+    path = config.demo_store_path
+    if path.exists() and not args.reset:
+        print(f"The demo store exists at {path}; use --reset to recreate it.")
+        return 0
+    from app.store.demo import create_demo_store
+
+    create_demo_store(path)
+    print(f"Demo store created at {path}")
+    return 0
+
+
+def _choices(values: list[str] | None, allowed: type[ApplicationStatus] | type[ApplicationKind], name: str) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    known = {member.value for member in allowed}
+    result = []
+    for value in values:
+        normal = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if normal not in known:
+            raise UserFacingError(f"--{name} {value!r} is not known; expected one of {', '.join(sorted(known))}")
+        result.append(normal)
+    return tuple(result)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    statuses = _choices(args.status, ApplicationStatus, "status")
+    kinds = _choices(args.kind, ApplicationKind, "kind")
+    config = load_config()
+    engine = open_central(config)
+    office_ids = None
+    if args.office:
+        from sqlalchemy import select
+
+        from app.models import Office
+
+        with engine.connect() as connection:
+            office_id = connection.execute(
+                select(Office.id).where(Office.code == args.office.strip().upper())
+            ).scalar()
+        if office_id is None:
+            raise UserFacingError(f"--office {args.office!r}: no office with that code in the store")
+        office_ids = (office_id,)
+    rows = load_queue(engine, QueueQuery(office_ids=office_ids, statuses=statuses, kinds=kinds))
+    out = sys.stdout
+    if args.json:
+        keys = JSON_KEYS
+        for row in rows:
+            record = {}
+            for column, key in enumerate(keys):
+                value = row[column]
+                if isinstance(value, Decimal):
+                    value = str(value)
+                elif hasattr(value, "isoformat"):
+                    value = value.isoformat()
+                record[key] = value
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return 0
+    columns = (Col.NUMBER, Col.KIND, Col.STATUS, Col.OFFICE, Col.IEC, Col.EXPORTER,
+               Col.DESTINATION, Col.HS_CODES)
+    widths = {Col.NUMBER: 15, Col.KIND: 16, Col.STATUS: 14, Col.OFFICE: 6, Col.IEC: 10,
+              Col.EXPORTER: 34, Col.DESTINATION: 4, Col.HS_CODES: 30}
+    out.write("  ".join(HEADERS[c].ljust(widths[c]) for c in columns).rstrip() + "\n")
+    for row in rows:
+        cells = [str(row[c])[: widths[c]].ljust(widths[c]) for c in columns]
+        out.write("  ".join(cells).rstrip() + "\n")
+    out.write(f"{len(rows)} application(s)\n")
+    return 0

@@ -1,0 +1,396 @@
+"""The officer's desk: who is signed in, which offices they serve, and what they may do.
+
+Every method opens its own short session, so the views may call them from worker threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from app.config import Config
+from app.errors import UserFacingError
+from app.models import (
+    Application,
+    ApplicationKind,
+    ApplicationStatus,
+    AuditEvent,
+    Certificate,
+    CostSheet,
+    Office,
+    Role,
+    User,
+    UserStatus,
+)
+from app.models.agreements import trade_agreements
+from app.models.validation import countries
+from app.models.workflow import Action, allowed_actions, perform
+from app.services.queue import QueueQuery, QueueRow, load_queue
+from app.store.central import central_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+class SignInError(UserFacingError):
+    pass
+
+
+@dataclass(frozen=True)
+class OfficerInfo:
+    id: int
+    email: str
+    full_name: str
+    role: str
+    status: str
+    office_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OfficeInfo:
+    id: int
+    code: str
+    name: str
+    place: str
+
+
+@dataclass(frozen=True)
+class GoodsLineView:
+    item_no: int
+    marks: str
+    packages: str
+    description: str
+    hs_code: str
+    quantity: str
+    gross_weight: str
+    fob_value: str
+    origin_criterion: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: dt.datetime
+    actor: str
+    action: str
+    change: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ApplicationDetail:
+    """Everything the detail panel shows about one application, as display-ready data."""
+
+    id: int
+    number: str
+    version: int
+    kind: str
+    status: str
+    office_code: str
+    sections: list[tuple[str, list[tuple[str, str]]]]
+    goods: list[GoodsLineView]
+    cost_sheet: list[tuple[str, str]]
+    cost_materials: list[tuple[str, str, str, str, str, str]]
+    documents: list[tuple[str, str, str, str]]
+    history: list[HistoryEntry]
+    allowed: frozenset[str] = field(default_factory=frozenset)
+
+
+def open_central(config: Config, progress: Callable[[str], None] | None = None) -> Engine:
+    """The central store's engine; on first start of the embedded demo, create the demo."""
+    if config.is_embedded and not config.demo_store_path.exists():
+        from app.store.demo import create_demo_store
+
+        log.info("creating the embedded demo store at %s", config.demo_store_path)
+        return create_demo_store(config.demo_store_path, progress=progress)
+    return central_engine(config)
+
+
+class Desk:
+    """The services one desk window uses, bound to one store and one signed-in user."""
+
+    def __init__(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.config = config
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.user: OfficerInfo | None = None
+
+    @property
+    def store_label(self) -> str:
+        if self.config.is_embedded:
+            return "embedded demo"
+        return "offline" if self.config.offline else "online"
+
+    # --- who -----------------------------------------------------------------------------
+
+    def users(self) -> list[OfficerInfo]:
+        with self.sessions() as session:
+            users = session.scalars(
+                select(User).options(selectinload(User.offices)).order_by(User.role, User.full_name)
+            ).all()
+            return [_officer_info(u) for u in users]
+
+    def sign_in(self, email: str) -> OfficerInfo:
+        with self.sessions() as session:
+            user = session.scalars(
+                select(User).options(selectinload(User.offices)).where(User.email == email.strip().lower())
+            ).first()
+            if user is None:
+                raise SignInError(f"No user with the e-mail address {email!r} in this store.")
+            if user.status != UserStatus.ACTIVE:
+                raise SignInError(f"{user.full_name}'s account is {user.status}; it cannot sign in.")
+            if user.role == Role.OFFICER and not user.offices:
+                raise SignInError(f"{user.full_name} is not mapped to any office yet.")
+            self.user = _officer_info(user)
+            log.info("signed in: %s (%s)", user.email, user.role)
+            return self.user
+
+    def my_offices(self) -> list[OfficeInfo]:
+        with self.sessions() as session:
+            statement = select(Office).order_by(Office.code)
+            if self.user is not None and self.user.role == Role.OFFICER:
+                statement = statement.where(Office.code.in_(self.user.office_codes))
+            return [OfficeInfo(o.id, o.code, o.name, o.place) for o in session.scalars(statement)]
+
+    # --- the queue -------------------------------------------------------------------------
+
+    def queue(self, office_ids: tuple[int, ...] | None) -> list[QueueRow]:
+        if office_ids is None and self.user is not None and self.user.role == Role.OFFICER:
+            office_ids = tuple(o.id for o in self.my_offices())
+        return load_queue(self.engine, QueueQuery(office_ids=office_ids))
+
+    def queue_row(self, application_id: int) -> QueueRow | None:
+        from app.services.queue import Col
+
+        rows = load_queue(self.engine, QueueQuery())
+        return next((r for r in rows if r[Col.ID] == application_id), None)
+
+    # --- one application -------------------------------------------------------------------
+
+    def detail(self, application_id: int) -> ApplicationDetail:
+        with self.sessions() as session:
+            app = _load_application(session, application_id)
+            actor = self._actor(session)
+            history = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity_type == "application", AuditEvent.entity_id == app.id)
+                .order_by(AuditEvent.at, AuditEvent.id)
+            ).all()
+            certificate = session.scalars(
+                select(Certificate).where(Certificate.application_id == app.id)
+            ).first()
+            return _detail(app, history, certificate, actor)
+
+    def act(
+        self, application_id: int, action: Action | str, *, text: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
+        """Take a workflow action as the signed-in user; raises WorkflowError when not allowed."""
+        with self.sessions() as session, session.begin():
+            app = _load_application(session, application_id)
+            if expected_version is not None and app.version != expected_version:
+                raise UserFacingError(
+                    f"Application {app.number} changed since you opened it; it has been "
+                    "reloaded. Check it and try again."
+                )
+            actor = self._actor(session)
+            if actor is None:
+                raise UserFacingError("Sign in before acting on applications.")
+            perform(session, app, action, actor, text=text)
+        log.info("%s %s by %s", action, application_id, self.user.email if self.user else "?")
+
+    def _actor(self, session: Session) -> User | None:
+        if self.user is None:
+            return None
+        return session.scalars(
+            select(User).options(selectinload(User.offices)).where(User.id == self.user.id)
+        ).one()
+
+
+def _officer_info(user: User) -> OfficerInfo:
+    return OfficerInfo(
+        id=user.id, email=user.email, full_name=user.full_name, role=str(user.role),
+        status=str(user.status), office_codes=tuple(sorted(o.code for o in user.offices)),
+    )
+
+
+def _load_application(session: Session, application_id: int) -> Application:
+    app = session.scalars(
+        select(Application)
+        .options(
+            selectinload(Application.goods),
+            selectinload(Application.documents),
+            selectinload(Application.cost_sheet).selectinload(CostSheet.materials),
+            selectinload(Application.exporter),
+            selectinload(Application.applicant),
+            selectinload(Application.office),
+            selectinload(Application.claimed_by),
+        )
+        .where(Application.id == application_id)
+    ).first()
+    if app is None:
+        raise UserFacingError(f"Application #{application_id} is not in the store.")
+    return app
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return f"{countries().get(code, code)} ({code})"
+
+
+def _money(value: Decimal | None, currency: str = "") -> str:
+    if value is None:
+        return ""
+    return f"{currency} {value:,.2f}".strip()
+
+
+def _date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone().strftime("%d %b %Y %H:%M")
+    return value.strftime("%d %b %Y")
+
+
+def _qty(value: Decimal) -> str:
+    text = f"{value:,.3f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _detail(
+    app: Application,
+    history: list[AuditEvent],
+    certificate: Certificate | None,
+    actor: User | None,
+) -> ApplicationDetail:
+    exporter = app.exporter
+    agreement = trade_agreements().get(app.agreement_code or "")
+    sections: list[tuple[str, list[tuple[str, str]]]] = [
+        ("Application", [
+            ("Number", app.number), ("Kind", ApplicationKind(app.kind).label),
+            ("Status", ApplicationStatus(app.status).label), ("Office", f"{app.office.code} — {app.office.name}"),
+            ("Submitted", _date(app.submitted_at)), ("Waiting since", _date(app.waiting_since)),
+            ("Claimed by", app.claimed_by.full_name if app.claimed_by else "—"),
+            ("Filed by", f"{app.applicant.full_name} <{app.applicant.email}>"),
+        ]),
+        ("1 · Exporter", [
+            ("Name", exporter.name), ("IEC", exporter.iec), ("Address", exporter.address),
+        ]),
+        ("2 · Consignee", [
+            ("Name", app.consignee_name), ("Address", app.consignee_address),
+            ("Country", country_name(app.consignee_country)),
+        ]),
+        ("3 · Origin and destination", [
+            ("Country of origin", country_name(app.origin_country)),
+            ("Destination", country_name(app.destination_country)),
+        ]),
+        ("4 · Transport", [
+            ("Mode", app.transport_mode), ("Vessel / flight", app.vessel_or_flight),
+            ("Port of loading", app.port_of_loading), ("Port of discharge", app.port_of_discharge),
+            ("Departure", _date(app.departure_date)),
+        ]),
+        ("Invoice and remarks", [
+            ("Invoice", f"{app.invoice_number} of {_date(app.invoice_date)}"),
+            ("FOB total", _money(app.total_fob, app.currency)),
+            ("Remarks", app.remarks or "—"),
+        ]),
+    ]
+    if agreement is not None:
+        sections.insert(1, ("Agreement", [
+            ("Agreement", agreement.name), ("Form", agreement.form_name), ("General rule", agreement.rule),
+        ]))
+    if app.original_certificate_number:
+        sections.append(("In lieu of", [
+            ("Original certificate", app.original_certificate_number),
+            ("Dated", _date(app.original_certificate_date)),
+            ("Reason", app.in_lieu_reason or ""),
+        ]))
+    if app.foreign_certificate_number:
+        sections.append(("Back-to-back: foreign certificate", [
+            ("Foreign origin", country_name(app.foreign_origin_country)),
+            ("Certificate", app.foreign_certificate_number),
+            ("Issued in", country_name(app.foreign_certificate_country)),
+            ("Issuer", app.foreign_certificate_issuer or ""),
+            ("Dated", _date(app.foreign_certificate_date)),
+        ]))
+    decision: list[tuple[str, str]] = []
+    if app.query_text:
+        decision.append(("Query to exporter", app.query_text))
+    if app.rejection_reason:
+        decision.append(("Rejection reason", app.rejection_reason))
+    if certificate is not None:
+        decision += [("Certificate", certificate.number), ("Issued", _date(certificate.issued_at)),
+                     ("Certificate status", str(certificate.status))]
+        if certificate.superseded_by_number:
+            decision.append(("Superseded by", certificate.superseded_by_number))
+        if certificate.cancel_reason:
+            decision.append(("Cancelled because", certificate.cancel_reason))
+    if decision:
+        sections.append(("Decision", decision))
+
+    goods = [
+        GoodsLineView(
+            item_no=g.item_no, marks=g.marks, packages=f"{g.package_count} {g.package_kind}",
+            description=g.description, hs_code=g.hs_code, quantity=f"{_qty(g.quantity)} {g.unit}",
+            gross_weight=f"{_qty(g.gross_weight_kg)} kg", fob_value=_money(g.fob_value),
+            origin_criterion=g.origin_criterion or "",
+        )
+        for g in app.goods
+    ]
+    sheet = app.cost_sheet
+    cost_sheet: list[tuple[str, str]] = []
+    materials: list[tuple[str, str, str, str, str, str]] = []
+    if sheet is not None:
+        rvc = sheet.regional_value_content()
+        threshold = agreement.min_rvc_percent if agreement else None
+        verdict = ""
+        if threshold is not None:
+            verdict = "meets" if rvc >= threshold else "BELOW"
+            verdict = f" — {verdict} the {threshold}% of the general rule"
+        cost_sheet = [
+            ("Product HS code", sheet.product_hs_code),
+            ("Method", sheet.method.replace("_", "-")),
+            ("Non-originating materials", _money(sheet.non_originating_value)),
+            ("Originating materials", _money(sheet.originating_value)),
+            ("Labour", _money(sheet.labour)), ("Overheads", _money(sheet.overheads)),
+            ("Profit", _money(sheet.profit)), ("Other costs", _money(sheet.other_costs)),
+            ("Ex-works", _money(sheet.ex_works)), ("FOB", _money(sheet.fob)),
+            ("Regional value content", f"{rvc}%{verdict}"),
+        ]
+        materials = [
+            (m.description, m.hs_code, m.origin_country or "undetermined",
+             "yes" if m.originating else "no", _money(m.value), m.evidence)
+            for m in sheet.materials
+        ]
+    documents = [
+        (d.kind.replace("_", " ") if isinstance(d.kind, str) else str(d.kind), d.file_name,
+         f"{d.size_bytes / 1024:,.0f} KB", _date(d.uploaded_at))
+        for d in app.documents
+    ]
+    entries = [
+        HistoryEntry(
+            at=e.at, actor=e.actor_label, action=e.action.split(".", 1)[-1],
+            change=_change(e.before, e.after), note=e.note,
+        )
+        for e in history
+    ]
+    allowed = frozenset(a.value for a in allowed_actions(app, actor)) if actor else frozenset()
+    return ApplicationDetail(
+        id=app.id, number=app.number, version=app.version, kind=str(app.kind),
+        status=str(app.status), office_code=app.office.code, sections=sections, goods=goods,
+        cost_sheet=cost_sheet, cost_materials=materials, documents=documents, history=entries,
+        allowed=allowed,
+    )
+
+
+def _change(before: dict | None, after: dict | None) -> str:
+    b = (before or {}).get("status")
+    a = (after or {}).get("status")
+    if b and a and a != b:
+        return f"{b.replace('_', ' ')} → {a.replace('_', ' ')}"
+    return (a or "").replace("_", " ")

@@ -1,0 +1,361 @@
+"""DeskWindow: the officer's queue, the selected application's detail, and the actions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTabBar,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import UserFacingError
+from app.models.workflow import Action
+from app.services.desk import ApplicationDetail, Desk
+from app.services.queue import STATUS_FILTERS, Col, QueueRow, StatusFilter
+from app.views.detail_panel import DetailPanel
+from app.views.queue_model import OfficeQueueModel
+from app.views.tasks import run_task
+from app.views.text_prompt import TextPrompt
+
+log = logging.getLogger(__name__)
+
+# action, button text, shortcut, needs text (title, prompt) or None
+ACTIONS: tuple[tuple[Action, str, str, tuple[str, str] | None], ...] = (
+    (Action.CLAIM, "&Claim", "Ctrl+K", None),
+    (Action.APPROVE, "A&pprove", "Ctrl+Shift+A", None),
+    (Action.RETURN, "&Return for clarification", "Ctrl+Shift+R",
+     ("Return for clarification", "What must the exporter clarify or correct? This text is sent "
+      "to the exporter with the application.")),
+    (Action.REJECT, "Re&ject", "Ctrl+Shift+J",
+     ("Reject application", "Why is the application rejected? The exporter sees this reason.")),
+    (Action.RELEASE, "Re&lease claim", "Ctrl+Shift+L", None),
+)
+
+
+class DeskWindow(QMainWindow):
+    queue_loaded = Signal()
+    detail_loaded = Signal()
+    action_finished = Signal(str)
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        user = desk.user
+        self.setWindowTitle(f"Origin Desk — {user.full_name}" if user else "Origin Desk")
+        self.resize(1400, 860)
+        self.model = OfficeQueueModel(desk.config.waiting_limit_hours, self)
+        self._detail_request = 0
+        self._busy = False
+        self.ask_text: Callable[[str, str, str], str | None] = self._ask_text_dialog
+
+        # toolbar: office, search
+        toolbar = QToolBar("Queue")
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        self.office_combo = QComboBox()
+        self.office_combo.setMinimumWidth(220)
+        toolbar.addWidget(QLabel(" Office: "))
+        toolbar.addWidget(self.office_combo)
+        toolbar.addSeparator()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(
+            "Search application no., IEC, exporter, consignee, HS code   (Ctrl+F)"
+        )
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(420)
+        toolbar.addWidget(self.search)
+        refresh = QAction("Refresh", self)
+        refresh.setShortcut(QKeySequence("F5"))
+        refresh.triggered.connect(self.reload_queue)
+        toolbar.addAction(refresh)
+
+        # status tabs
+        self.status_tabs = QTabBar()
+        self.status_tabs.setExpanding(False)
+        for key, (label, _statuses) in STATUS_FILTERS.items():
+            self.status_tabs.addTab(label)
+            self.status_tabs.setTabData(key, int(key))
+
+        # the queue
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Col.WAITING_SINCE, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in ((Col.NUMBER, 122), (Col.KIND, 104), (Col.STATUS, 96),
+                              (Col.WAITING_SINCE, 72), (Col.EXPORTER, 190), (Col.IEC, 96),
+                              (Col.CONSIGNEE, 160), (Col.DESTINATION, 74), (Col.HS_CODES, 110),
+                              (Col.FOB, 100), (Col.CLAIMED_BY, 120), (Col.OFFICE, 52)):
+            self.table.setColumnWidth(column, width)
+        self.table.setWordWrap(False)
+
+        # detail and actions
+        self.detail = DetailPanel()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.buttons: dict[Action, QPushButton] = {}
+        self.actions_by_name: dict[Action, QAction] = {}
+        button_row = QHBoxLayout()
+        actions_menu = self.menuBar().addMenu("&Actions")
+        for action, text, shortcut, needs_text in ACTIONS:
+            button = QPushButton(text.replace("&", "") + f"  ({shortcut})")
+            button.setEnabled(False)
+            button.setToolTip(f"{text.replace('&', '')} — {shortcut}")
+            button.clicked.connect(lambda _=False, a=action: self.take_action(a))
+            button_row.addWidget(button)
+            self.buttons[action] = button
+            qaction = QAction(text, self)
+            qaction.setShortcut(QKeySequence(shortcut))
+            qaction.setEnabled(False)
+            qaction.triggered.connect(lambda _=False, a=action: self.take_action(a))
+            actions_menu.addAction(qaction)
+            self.actions_by_name[action] = qaction
+            del needs_text
+        actions_menu.addSeparator()
+        for text, shortcut, step in (("&Next application", "Ctrl+N", 1),
+                                     ("&Previous application", "Ctrl+P", -1)):
+            move = QAction(text, self)
+            move.setShortcut(QKeySequence(shortcut))
+            move.triggered.connect(lambda _=False, s=step: self.move_selection(s))
+            actions_menu.addAction(move)
+        find = QAction("&Search", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(lambda: (self.search.setFocus(), self.search.selectAll()))
+        actions_menu.addAction(find)
+        button_row.addStretch(1)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 0, 0, 0)
+        right_layout.addWidget(self.message)
+        right_layout.addWidget(self.detail, 1)
+        right_layout.addLayout(button_row)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.status_tabs)
+        left_layout.addWidget(self.table)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+
+        # status bar
+        self.user_label = QLabel()
+        self.office_label = QLabel()
+        self.store_label = QLabel()
+        self.count_label = QLabel()
+        for widget in (self.user_label, self.office_label, self.store_label):
+            self.statusBar().addPermanentWidget(widget)
+        self.statusBar().addWidget(self.count_label)
+
+        # search as you type, but not on every keystroke of a fast typist
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(120)
+        self._search_timer.timeout.connect(self._apply_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._apply_search)
+        self.status_tabs.currentChanged.connect(self._status_changed)
+        self.office_combo.currentIndexChanged.connect(lambda _i: self.reload_queue())
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.modelReset.connect(self._after_reset)
+
+        self._fill_offices()
+        self._update_status_bar()
+        self.status_tabs.setCurrentIndex(StatusFilter.WAITING)
+        self.table.setFocus()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not getattr(self, "_sized", False):
+            self._sized = True
+            width = max(self.width(), 900)
+            self.splitter.setSizes([int(width * 0.62), int(width * 0.38)])
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def _fill_offices(self) -> None:
+        offices = self.desk.my_offices()
+        self.office_combo.blockSignals(True)
+        self.office_combo.clear()
+        if len(offices) > 1:
+            self.office_combo.addItem("All my offices", tuple(o.id for o in offices))
+        for office in offices:
+            self.office_combo.addItem(f"{office.code} — {office.place}", (office.id,))
+        self.office_combo.blockSignals(False)
+
+    def current_office_ids(self) -> tuple[int, ...] | None:
+        data = self.office_combo.currentData()
+        return tuple(data) if data else None
+
+    def reload_queue(self) -> None:
+        office_ids = self.current_office_ids()
+        self.count_label.setText("Loading the queue…")
+        self._update_status_bar()
+        run_task(lambda: self.desk.queue(office_ids), self._queue_arrived, self.show_error,
+                 owner=self)
+
+    def _queue_arrived(self, rows: list[QueueRow]) -> None:
+        selected = self.detail.detail.id if self.detail.detail else None
+        self.model.set_rows(rows)
+        if selected is not None:
+            self.select_application(selected)
+        self.queue_loaded.emit()
+
+    def _after_reset(self) -> None:
+        counts = self.model.counts()
+        for key, (label, _s) in STATUS_FILTERS.items():
+            self.status_tabs.setTabText(key, f"{label} ({counts[key]:,})")
+        shown = self.model.rowCount()
+        self.count_label.setText(f"{shown:,} of {self.model.total:,} applications shown")
+        if self.detail.detail and self.model.row_of(self.detail.detail.id) < 0:
+            self.detail.clear()
+            self._enable_actions(frozenset())
+
+    def _apply_search(self) -> None:
+        self._search_timer.stop()
+        self.model.set_filter_text(self.search.text())
+
+    def _status_changed(self, index: int) -> None:
+        self.model.set_status_filter(StatusFilter(index))
+
+    def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        self.load_detail(row[Col.ID])
+
+    def selected_row(self) -> QueueRow | None:
+        indexes = self.table.selectionModel().selectedRows()
+        return self.model.row_at(indexes[0].row()) if indexes else None
+
+    def select_application(self, application_id: int) -> bool:
+        row = self.model.row_of(application_id)
+        if row < 0:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+    def move_selection(self, step: int) -> None:
+        current = self.table.currentIndex().row()
+        target = min(max(current + step, 0), self.model.rowCount() - 1)
+        if target >= 0:
+            self.table.selectRow(target)
+            self.table.scrollTo(self.model.index(target, 0))
+
+    def load_detail(self, application_id: int) -> None:
+        self._detail_request += 1
+        request = self._detail_request
+
+        def arrived(detail: ApplicationDetail) -> None:
+            if request != self._detail_request:
+                return  # the officer moved on
+            self.detail.show_detail(detail)
+            self._enable_actions(detail.allowed)
+            self.detail_loaded.emit()
+
+        run_task(lambda: self.desk.detail(application_id), arrived, self.show_error, owner=self)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _enable_actions(self, allowed: frozenset[str]) -> None:
+        for action, button in self.buttons.items():
+            enabled = action.value in allowed and not self._busy
+            button.setEnabled(enabled)
+            self.actions_by_name[action].setEnabled(enabled)
+
+    def take_action(self, action: Action) -> None:
+        detail = self.detail.detail
+        if detail is None or self._busy:
+            return
+        text = None
+        spec = next(s for s in ACTIONS if s[0] == action)
+        if spec[3] is not None:
+            title, prompt = spec[3]
+            text = self.ask_text(f"{title} — {detail.number}", prompt, spec[1].replace("&", ""))
+            if text is None:
+                return
+        self._busy = True
+        self._enable_actions(frozenset())
+        self.hide_message()
+        app_id, version = detail.id, detail.version
+
+        def done(_result: object) -> None:
+            self._busy = False
+            self.statusBar().showMessage(f"{detail.number}: {action.label} done", 6000)
+            row = self.desk.queue_row(app_id)
+            if row is not None:
+                self.model.replace_row(row)
+            self.load_detail(app_id)
+            self.action_finished.emit(action.value)
+
+        def failed(exc: BaseException) -> None:
+            self._busy = False
+            self.show_error(exc)
+            self.load_detail(app_id)
+            self.action_finished.emit("")
+
+        run_task(
+            lambda: self.desk.act(app_id, action, text=text, expected_version=version),
+            done, failed, owner=self,
+        )
+
+    def _ask_text_dialog(self, title: str, prompt: str, action_label: str) -> str | None:
+        dialog = TextPrompt(title, prompt, action_label, self)
+        return dialog.text() if dialog.exec() == TextPrompt.DialogCode.Accepted else None
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def show_error(self, exc: BaseException) -> None:
+        if isinstance(exc, UserFacingError):
+            text = str(exc)
+        else:
+            log.error("unexpected error", exc_info=exc)
+            text = f"Something went wrong: {exc}. The details are in the log file."
+        self.message.setText(text)
+        self.message.setStyleSheet(
+            "background:#fdecea; color:#8a1c1c; border:1px solid #f5c2c0; padding:6px;"
+        )
+        self.message.setVisible(True)
+
+    def hide_message(self) -> None:
+        self.message.setVisible(False)
+        self.message.clear()
+
+    def _update_status_bar(self) -> None:
+        user = self.desk.user
+        self.user_label.setText(f"  {user.full_name} ({user.role})  " if user else "  not signed in  ")
+        self.office_label.setText(f"  Office: {self.office_combo.currentText() or '—'}  ")
+        self.store_label.setText(f"  Store: {self.desk.store_label}  ")

@@ -1,0 +1,58 @@
+"""The command line: demo and list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+
+
+def test_list_filters_and_prints_json_lines(demo_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--office", "mum", "--status", "approved", "--kind", "preferential", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines
+    for line in lines:
+        record = json.loads(line)
+        assert (record["office"], record["status"], record["kind"]) == ("MUM", "approved", "preferential")
+        assert record["application"].startswith("APP-")
+
+
+def test_list_table(demo_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--status", "returned"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Application") and out[-1].endswith("application(s)")
+    assert int(out[-1].split()[0]) == len(out) - 2 > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["list", "--status", "pending"], "--status 'pending' is not known"),
+        (["list", "--kind", "fast"], "--kind 'fast' is not known"),
+        (["list", "--office", "XYZ"], "--office 'XYZ': no office with that code"),
+    ],
+)
+def test_list_bad_arguments(demo_store: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_demo_reset_recreates_the_store(data_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = data_home / "demo-central.sqlite"
+    assert main(["demo"]) == 0
+    assert store.exists()
+    store.write_bytes(b"broken")
+    assert main(["demo"]) == 0 and "use --reset" in capsys.readouterr().out
+    assert main(["demo", "--reset"]) == 0
+    capsys.readouterr()
+    assert main(["list", "--json"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2000
+
+
+def test_bad_setting_is_reported_by_the_cli(demo_store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ORIGIN_DESK_LOG_LEVEL", "chatty")
+    assert main(["list"]) == 2
+    assert "ORIGIN_DESK_LOG_LEVEL" in capsys.readouterr().err
