@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal
 
 from app.config import load_config
 from app.errors import UserFacingError
 from app.models import ApplicationKind, ApplicationStatus
 from app.services.desk import open_central
-from app.services.queue import HEADERS, Col, QueueQuery, load_queue
+from app.services.queue import QueueQuery, load_queue
+from app.services.queue_rows import HEADERS, Col, as_decimal, as_utc
 
 JSON_KEYS = ("application", "kind", "status", "waiting_since", "exporter", "iec", "consignee",
              "destination", "hs_codes", "fob_usd", "claimed_by", "office")
@@ -88,10 +88,11 @@ def run_list(args: argparse.Namespace) -> int:
             record = {}
             for column, key in enumerate(keys):
                 value = row[column]
-                if isinstance(value, Decimal):
-                    value = str(value)
-                elif hasattr(value, "isoformat"):
-                    value = value.isoformat()
+                if column == Col.FOB:
+                    value = str(as_decimal(value))
+                elif column == Col.WAITING_SINCE:
+                    moment = as_utc(value)
+                    value = moment.isoformat() if moment else None
                 record[key] = value
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return 0

@@ -80,3 +80,21 @@ class DocumentKind(StrEnum):
     FOREIGN_CERTIFICATE = "foreign_certificate"
     ORIGINAL_CERTIFICATE = "original_certificate"
     OTHER = "other"
+
+
+class Action(StrEnum):
+    """What can be done to an application (see app.models.workflow for who and when)."""
+
+    CLAIM = "claim"
+    RELEASE = "release"
+    RETURN = "return"
+    RESUBMIT = "resubmit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    ISSUE = "issue"
+    SUPERSEDE = "supersede"
+    CANCEL = "cancel"
+
+    @property
+    def label(self) -> str:
+        return "return for clarification" if self is Action.RETURN else self.value

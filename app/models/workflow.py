@@ -23,28 +23,12 @@ from app.models.agreements import trade_agreements
 from app.models.applications import Application
 from app.models.base import utcnow
 from app.models.certificates import AuditEvent
-from app.models.enums import ApplicationKind, ApplicationStatus, Role
+from app.models.enums import Action, ApplicationKind, ApplicationStatus, Role
 from app.models.exporters import Applicant
 from app.models.organisation import User
 
 S = ApplicationStatus
 MAX_TEXT = 2000
-
-
-class Action(StrEnum):
-    CLAIM = "claim"
-    RELEASE = "release"
-    RETURN = "return"
-    RESUBMIT = "resubmit"
-    APPROVE = "approve"
-    REJECT = "reject"
-    ISSUE = "issue"
-    SUPERSEDE = "supersede"
-    CANCEL = "cancel"
-
-    @property
-    def label(self) -> str:
-        return "return for clarification" if self is Action.RETURN else self.value
 
 
 class Who(StrEnum):

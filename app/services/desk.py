@@ -29,9 +29,11 @@ from app.models import (
     UserStatus,
 )
 from app.models.agreements import trade_agreements
+from app.models.enums import Action
 from app.models.validation import countries
-from app.models.workflow import Action, allowed_actions, perform
-from app.services.queue import QueueQuery, QueueRow, load_queue
+from app.models.workflow import allowed_actions, perform
+from app.services.queue import QueueQuery, load_queue
+from app.services.queue_rows import QueueRow
 from app.store.central import central_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -164,7 +166,7 @@ class Desk:
         return load_queue(self.engine, QueueQuery(office_ids=office_ids))
 
     def queue_row(self, application_id: int) -> QueueRow | None:
-        from app.services.queue import Col
+        from app.services.queue_rows import Col
 
         rows = load_queue(self.engine, QueueQuery())
         return next((r for r in rows if r[Col.ID] == application_id), None)

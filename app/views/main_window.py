@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
@@ -25,13 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserFacingError
-from app.models.workflow import Action
-from app.services.desk import ApplicationDetail, Desk
-from app.services.queue import STATUS_FILTERS, Col, QueueRow, StatusFilter
+from app.models.enums import Action
+from app.services.queue_rows import STATUS_FILTERS, Col, QueueRow, StatusFilter
 from app.views.detail_panel import DetailPanel
 from app.views.queue_model import OfficeQueueModel
 from app.views.tasks import run_task
 from app.views.text_prompt import TextPrompt
+
+if TYPE_CHECKING:
+    from app.services.desk import ApplicationDetail, Desk
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +56,14 @@ class DeskWindow(QMainWindow):
     detail_loaded = Signal()
     action_finished = Signal(str)
 
-    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk | None = None, parent: QWidget | None = None) -> None:
+        """The window can be shown before the store is open (``desk`` None); ``attach``
+        gives it the signed-in desk later."""
         super().__init__(parent)
-        self.desk = desk
-        user = desk.user
-        self.setWindowTitle(f"Origin Desk — {user.full_name}" if user else "Origin Desk")
+        self.desk: Desk | None = None
+        self.setWindowTitle("Origin Desk")
         self.resize(1400, 860)
-        self.model = OfficeQueueModel(desk.config.waiting_limit_hours, self)
+        self.model = OfficeQueueModel(24, self)
         self._detail_request = 0
         self._busy = False
         self.ask_text: Callable[[str, str, str], str | None] = self._ask_text_dialog
@@ -191,10 +195,20 @@ class DeskWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.modelReset.connect(self._after_reset)
 
-        self._fill_offices()
-        self._update_status_bar()
         self.status_tabs.setCurrentIndex(StatusFilter.WAITING)
         self.table.setFocus()
+        self.count_label.setText("Opening the store…")
+        if desk is not None:
+            self.attach(desk)
+
+    def attach(self, desk: Desk) -> None:
+        """Bind the window to the signed-in desk and start loading the queue."""
+        self.desk = desk
+        user = desk.user
+        self.setWindowTitle(f"Origin Desk — {user.full_name}" if user else "Origin Desk")
+        self.model.waiting_limit_hours = desk.config.waiting_limit_hours
+        self._fill_offices()
+        self._update_status_bar()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -206,6 +220,7 @@ class DeskWindow(QMainWindow):
     # --- loading ----------------------------------------------------------------------------
 
     def _fill_offices(self) -> None:
+        assert self.desk is not None
         offices = self.desk.my_offices()
         self.office_combo.blockSignals(True)
         self.office_combo.clear()
@@ -220,10 +235,13 @@ class DeskWindow(QMainWindow):
         return tuple(data) if data else None
 
     def reload_queue(self) -> None:
+        desk = self.desk
+        if desk is None:
+            return
         office_ids = self.current_office_ids()
         self.count_label.setText("Loading the queue…")
         self._update_status_bar()
-        run_task(lambda: self.desk.queue(office_ids), self._queue_arrived, self.show_error,
+        run_task(lambda: desk.queue(office_ids), self._queue_arrived, self.show_error,
                  owner=self)
 
     def _queue_arrived(self, rows: list[QueueRow]) -> None:
@@ -276,6 +294,9 @@ class DeskWindow(QMainWindow):
             self.table.scrollTo(self.model.index(target, 0))
 
     def load_detail(self, application_id: int) -> None:
+        desk = self.desk
+        if desk is None:
+            return
         self._detail_request += 1
         request = self._detail_request
 
@@ -286,7 +307,7 @@ class DeskWindow(QMainWindow):
             self._enable_actions(detail.allowed)
             self.detail_loaded.emit()
 
-        run_task(lambda: self.desk.detail(application_id), arrived, self.show_error, owner=self)
+        run_task(lambda: desk.detail(application_id), arrived, self.show_error, owner=self)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -297,8 +318,8 @@ class DeskWindow(QMainWindow):
             self.actions_by_name[action].setEnabled(enabled)
 
     def take_action(self, action: Action) -> None:
-        detail = self.detail.detail
-        if detail is None or self._busy:
+        detail, desk = self.detail.detail, self.desk
+        if detail is None or desk is None or self._busy:
             return
         text = None
         spec = next(s for s in ACTIONS if s[0] == action)
@@ -315,7 +336,7 @@ class DeskWindow(QMainWindow):
         def done(_result: object) -> None:
             self._busy = False
             self.statusBar().showMessage(f"{detail.number}: {action.label} done", 6000)
-            row = self.desk.queue_row(app_id)
+            row = desk.queue_row(app_id)
             if row is not None:
                 self.model.replace_row(row)
             self.load_detail(app_id)
@@ -328,7 +349,7 @@ class DeskWindow(QMainWindow):
             self.action_finished.emit("")
 
         run_task(
-            lambda: self.desk.act(app_id, action, text=text, expected_version=version),
+            lambda: desk.act(app_id, action, text=text, expected_version=version),
             done, failed, owner=self,
         )
 
@@ -355,6 +376,8 @@ class DeskWindow(QMainWindow):
         self.message.clear()
 
     def _update_status_bar(self) -> None:
+        if self.desk is None:
+            return
         user = self.desk.user
         self.user_label.setText(f"  {user.full_name} ({user.role})  " if user else "  not signed in  ")
         self.office_label.setText(f"  Office: {self.office_combo.currentText() or '—'}  ")

@@ -6,27 +6,28 @@ keystroke (seconds); filtering the raw tuples and resetting the model takes mill
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from app.models.base import utcnow
 from app.models.enums import ApplicationStatus
-from app.services.queue import (
+from app.services.queue_rows import (
     HEADERS,
     STATUS_FILTERS,
     VISIBLE_COLUMNS,
     Col,
     QueueRow,
     StatusFilter,
+    as_decimal,
+    as_utc,
     filter_rows,
     format_waiting,
     is_overdue,
     kind_label,
     sort_rows,
     status_counts,
+    utcnow,
     waiting_hours,
 )
 
@@ -133,7 +134,7 @@ class OfficeQueueModel(QAbstractTableModel):
             if column == Col.STATUS:
                 return value.replace("_", " ")
             if column == Col.FOB:
-                return f"{value:,.2f}"
+                return f"{as_decimal(value):,.2f}"
             if column == Col.WAITING_SINCE:
                 if not ApplicationStatus(row[Col.STATUS]).is_waiting_for_office:
                     return "—"
@@ -141,7 +142,8 @@ class OfficeQueueModel(QAbstractTableModel):
             return value
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == Col.WAITING_SINCE and row[column] is not None:
-                since: dt.datetime = row[column]
+                since = as_utc(row[column])
+                assert since is not None
                 flag = " — over the limit" if self._overdue(row) else ""
                 return f"Waiting since {since.astimezone():%d %b %Y %H:%M}{flag}"
             if column in (Col.EXPORTER, Col.CONSIGNEE, Col.HS_CODES):

@@ -3,6 +3,8 @@ the central store)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -13,7 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.desk import OfficerInfo
+if TYPE_CHECKING:
+    from app.services.desk import OfficerInfo
 
 
 class SignInDialog(QDialog):

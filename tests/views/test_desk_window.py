@@ -10,7 +10,7 @@ from app.config import load_config
 from app.models import Application, AuditEvent, User
 from app.models.workflow import Action
 from app.services.desk import Desk
-from app.services.queue import Col, StatusFilter
+from app.services.queue_rows import Col, StatusFilter
 from app.views.main_window import DeskWindow
 from app.views.tasks import wait_for_tasks
 from app.views.text_prompt import TextPrompt

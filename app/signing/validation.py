@@ -1,0 +1,189 @@
+"""Is a signed certificate PDF genuine and unchanged?
+
+:func:`validate_pdf` checks every signature in the file with pyHanko (offline: no fetching):
+
+* **intact**: the signed bytes still hash to the signed digest and the signature verifies;
+* **trusted**: the signer's certificate chains (with the certificates embedded in the
+  signature) to one of ``trust_roots``;
+* **registered**: ``is_registered(cert_der)`` says the signer is a registered officer (only
+  when the callable is given);
+* **unchanged**: nothing was added after the signature except LTA material (DSS, document
+  timestamps). Any later incremental update that changes content, annotations or form
+  fields, even one pyHanko's DocMDP rules would allow, makes the document invalid: a
+  Certificate of Origin is final once signed;
+* **document checks**: ``check_document(pdf_bytes) -> list[str]`` (the QR payload check,
+  owned by ``app.documents``) adds its problems.
+
+The report is a dataclass with ``.valid`` and ``.to_json()``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from app.signing.certificates import fingerprint
+from app.signing.errors import InvalidInput
+from app.signing.policy import run_coroutine
+
+log = logging.getLogger(__name__)
+
+
+class InvalidPdf(InvalidInput):
+    """The input is not a PDF at all (as opposed to a PDF whose signature is bad)."""
+
+
+@dataclass
+class SignatureReport:
+    field: str
+    signer: str = ""
+    signer_sha256: str = ""
+    signing_time: str | None = None
+    timestamp: str | None = None
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    registered: bool | None = None
+    coverage: str = ""
+    modification_level: str = ""
+    unchanged: bool = False
+    summary: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class ValidationReport:
+    valid: bool
+    signatures: list[SignatureReport] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+
+def _asn1_roots(trust_roots: Sequence[x509.Certificate | bytes]) -> list[Any]:
+    from asn1crypto import x509 as asn1_x509
+
+    out = []
+    for root in trust_roots:
+        der = root.public_bytes(Encoding.DER) if isinstance(root, x509.Certificate) else root
+        out.append(asn1_x509.Certificate.load(der))
+    return out
+
+
+def validate_pdf(
+    pdf_bytes: bytes,
+    *,
+    trust_roots: Sequence[x509.Certificate | bytes],
+    is_registered: Callable[[bytes], bool] | None = None,
+    check_document: Callable[[bytes], list[str]] | None = None,
+) -> ValidationReport:
+    """Validate every signature of ``pdf_bytes``; raise :class:`InvalidPdf` for a non-PDF."""
+    from pyhanko.pdf_utils.misc import PdfReadError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if not isinstance(pdf_bytes, bytes | bytearray) or b"%PDF-" not in bytes(pdf_bytes[:1024]):
+        raise InvalidPdf("This file is not a PDF (no %PDF header).")
+    pdf_bytes = bytes(pdf_bytes)
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+        embedded = list(reader.embedded_signatures)
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError) as exc:
+        log.info("unreadable PDF: %s", exc)
+        return ValidationReport(False, problems=[f"The PDF is damaged and cannot be read: {exc}"])
+    report = ValidationReport(valid=False)
+    if not embedded:
+        report.problems.append("The document carries no signature.")
+    for sig in embedded:
+        report.signatures.append(_check_signature(sig, trust_roots, is_registered))
+    if check_document is not None:
+        report.problems.extend(check_document(pdf_bytes))
+    report.valid = bool(embedded) and not report.problems and all(
+        s.ok for s in report.signatures
+    )
+    return report
+
+
+def _check_signature(
+    sig: Any,
+    trust_roots: Sequence[x509.Certificate | bytes],
+    is_registered: Callable[[bytes], bool] | None,
+) -> SignatureReport:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    report = SignatureReport(field=str(sig.field_name))
+    context = ValidationContext(
+        trust_roots=_asn1_roots(trust_roots), allow_fetching=False, revocation_mode="soft-fail"
+    )
+    usage = KeyUsageConstraints(
+        key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
+    )
+    try:
+        status = run_coroutine(
+            async_validate_pdf_signature(
+                sig, signer_validation_context=context, key_usage_settings=usage
+            )
+        )
+    except Exception as exc:  # pyHanko raises many kinds on broken CMS data
+        log.info("signature %s could not be validated: %s", report.field, exc)
+        report.problems.append(f"The signature cannot be checked: {exc}")
+        return report
+    cert = status.signing_cert
+    if cert is not None:
+        der = cert.dump()
+        report.signer = cert.subject.human_friendly
+        report.signer_sha256 = fingerprint(der)
+    if status.signer_reported_dt is not None:
+        report.signing_time = status.signer_reported_dt.isoformat()
+    report.intact, report.valid, report.trusted = status.intact, status.valid, status.trusted
+    stamp = status.timestamp_validity
+    if stamp is not None:
+        report.timestamp = stamp.timestamp.isoformat()
+        if not (stamp.intact and stamp.valid):
+            report.problems.append("The signature's timestamp is damaged.")
+        elif not stamp.trusted:
+            report.problems.append("The signature's timestamp authority is not trusted.")
+    report.coverage = status.coverage.name if status.coverage is not None else "UNKNOWN"
+    level = status.modification_level
+    report.modification_level = level.name if level is not None else "UNKNOWN"
+    report.summary = status.summary()
+    entire_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    report.unchanged = entire_file or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and level is not None
+        and level <= ModificationLevel.LTA_UPDATES
+    )
+    if not status.intact:
+        report.problems.append("The signed content was altered (digest mismatch).")
+    elif not status.valid:
+        report.problems.append("The signature does not verify with the signer's certificate.")
+    if not status.trusted:
+        report.problems.append("The signer's certificate does not chain to a trusted root.")
+    if not report.unchanged:
+        report.problems.append(
+            "The document was changed after it was signed "
+            f"(coverage {report.coverage}, modification level {report.modification_level})."
+        )
+    if is_registered is not None and cert is not None:
+        report.registered = bool(is_registered(cert.dump()))
+        if not report.registered:
+            report.problems.append(f"The signer {report.signer} is not a registered officer.")
+    return report

@@ -1,0 +1,1 @@
+"""`make bench`: the project's performance figures as one JSON object on stdout."""
