@@ -316,7 +316,11 @@ class DemoSeed:
                     destination = original["app"]["destination_country"]
                     agreement = trade_agreements().get(original["app"]["agreement_code"] or "")
             dest = cat["destinations"][destination]
-            submitted = self.now - dt.timedelta(minutes=rng.randint(20, 14 * 24 * 60))
+            # most applications arrived in the last day and a half; a tail waits longer
+            recent = rng.random() < 0.7
+            submitted = self.now - dt.timedelta(
+                minutes=rng.randint(20, 36 * 60) if recent else rng.randint(36 * 60, 14 * 24 * 60)
+            )
             mode = rng.choices(["sea", "air", "road"], weights=[70, 25, 5])[0]
             loading_options = cat["ports_of_loading"][office_code]
             if mode not in loading_options:

@@ -127,7 +127,7 @@ class DeskWindow(QMainWindow):
         button_row = QHBoxLayout()
         actions_menu = self.menuBar().addMenu("&Actions")
         for action, text, shortcut, needs_text in ACTIONS:
-            button = QPushButton(text.replace("&", "") + f"  ({shortcut})")
+            button = QPushButton(text.replace("&", "").replace(" for clarification", "…"))
             button.setEnabled(False)
             button.setToolTip(f"{text.replace('&', '')} — {shortcut}")
             button.clicked.connect(lambda _=False, a=action: self.take_action(a))
@@ -214,8 +214,11 @@ class DeskWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized", False):
             self._sized = True
-            width = max(self.width(), 900)
-            self.splitter.setSizes([int(width * 0.62), int(width * 0.38)])
+            QTimer.singleShot(0, self._size_panes)
+
+    def _size_panes(self) -> None:
+        width = max(self.splitter.width(), 900)
+        self.splitter.setSizes([int(width * 0.6), int(width * 0.4)])
 
     # --- loading ----------------------------------------------------------------------------
 
