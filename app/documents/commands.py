@@ -1,0 +1,81 @@
+"""`origin-desk render`: a certificate as PDF, from the store or from a JSON file."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+from pathlib import Path
+
+from app.documents.certificate_data import CertificateData
+from app.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "render",
+        help="render a certificate of origin as PDF (a draft: the QR is signed when issuing)",
+        description=(
+            "Render the certificate of an application as PDF with its form's layout. "
+            "Without the officer's token the QR code cannot be signed, so the PDF is a "
+            "draft (watermarked, unsigned QR)."
+        ),
+    )
+    parser.add_argument(
+        "application_number", nargs="?", metavar="APPLICATION_NUMBER",
+        help="the application to render, looked up in the store",
+    )
+    parser.add_argument("--from-json", metavar="FILE", type=Path,
+                        help="render certificate data from this JSON file instead")
+    parser.add_argument("--out", metavar="FILE.pdf", type=Path, required=True,
+                        help="where to write the PDF")
+    parser.set_defaults(func=_render)
+
+
+def _load(args: argparse.Namespace) -> CertificateData:
+    if args.from_json is not None:
+        from app.documents.certificate_json import certificate_data_from_json
+
+        if args.application_number:
+            raise UserFacingError("give either APPLICATION_NUMBER or --from-json, not both")
+        try:
+            text = args.from_json.read_bytes()
+        except OSError as exc:
+            raise UserFacingError(f"cannot read {args.from_json}: {exc.strerror}") from None
+        return certificate_data_from_json(text)
+    if not args.application_number:
+        raise UserFacingError("name the application to render, or give --from-json FILE")
+    try:
+        source = importlib.import_module("app.store.documents_source")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("app.store"):
+            raise UserFacingError(
+                "this Origin Desk cannot look applications up in the store yet; "
+                "use --from-json FILE"
+            ) from None
+        raise
+    return source.certificate_data_for(args.application_number)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from app.documents.renderer import render_certificate
+
+    data = _load(args)
+    result = render_certificate(data, draft=True)
+    out: Path = args.out
+    if out.suffix.lower() != ".pdf":
+        raise UserFacingError(f"{out} should end in .pdf")
+    tmp = out.with_name(out.name + ".part")
+    try:
+        tmp.write_bytes(result.pdf)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserFacingError(f"cannot write {out}: {exc.strerror}") from None
+    note = "" if data.is_draft else " (as a draft: the QR code is signed with the token on issue)"
+    print(f"wrote {out}: {data.form_code}, {result.page_count} page(s){note}")
+    log.info("rendered %s to %s", data.reference_number, out)
+    return 0

@@ -1,0 +1,56 @@
+"""Fast text output: positioned lines written as PDF text operators in one BT … ET block.
+
+reportlab's text objects re-derive font state and format every number for each call;
+a certificate page has hundreds of short lines, so this writes the operators directly.
+TrueType subsets are still assigned by reportlab (``TTFont.splitString``), so font
+embedding and ToUnicode maps stay reportlab's. ASCII text with the default
+"ascii readable" subset 0 maps to itself and skips ``splitString``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reportlab.pdfbase.pdfmetrics import getFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+# (x, y, font name, text, size): one positioned line of text
+TextRun = tuple[float, float, str, str, float]
+
+
+def _fonts_ready(canvas: Canvas, names: Iterable[str]) -> None:
+    doc = canvas._doc
+    for name in names:
+        font = getFont(name)
+        if isinstance(font, TTFont):
+            font._assignState(doc)
+
+
+def emit_text(canvas: Canvas, runs: Iterable[TextRun]) -> None:
+    doc = canvas._doc
+    escape = canvas._escape
+    out = ["BT"]
+    current: tuple[str, int, float] | None = None
+    fonts: dict[str, TTFont] = {}
+    for x, y, name, text, size in runs:
+        if not text:
+            continue
+        font = fonts.get(name)
+        if font is None:
+            font = fonts[name] = getFont(name)
+            _fonts_ready(canvas, (name,))
+        out.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
+        if text.isascii() and font._asciiReadable and text.isprintable():
+            chunks: Iterable[tuple[int, bytes]] = ((0, text.encode("ascii")),)
+        else:
+            chunks = font.splitString(text, doc)
+        for subset, chunk in chunks:
+            key = (name, subset, size)
+            if key != current:
+                out.append(f"{font.getSubsetInternalName(subset, doc)} {size:.2f} Tf")
+                current = key
+            out.append(f"({escape(chunk)}) Tj")
+    out.append("ET")
+    if len(out) > 2:
+        canvas._code.append("\n".join(out))

@@ -1,0 +1,759 @@
+"""One renderer for every form: lays out a FormSpec with CertificateData, draws with reportlab.
+
+Two passes. Layout decides, page by page, what goes where (boxes on page 1, goods rows,
+continuation pages for goods and for box text that did not fit); drawing then runs with
+the page count known, so every page carries the reference number, "Page X of Y", the QR
+code and, on drafts, the watermark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from reportlab import rl_config
+from reportlab.pdfgen.canvas import Canvas
+
+from app.documents.canonical import normalise_text
+from app.documents.certificate_data import CertificateData
+from app.documents.field_text import (
+    GOODS_CELLS,
+    Para,
+    box_paragraphs,
+    split_lines,
+    statement_values,
+)
+from app.documents.fonts import FontPair, certificate_fonts
+from app.documents.form_spec import BoxSpec, FormSpec, FormSpecError, Rect, load_form_spec
+from app.documents.images import draw_encoded_image, encoded_image
+from app.documents.pdf_text import emit_text
+from app.documents.qr_code import QUIET_ZONE_MODULES, QrSymbol, draw_symbol, make_symbol
+from app.documents.qr_payload import (
+    QrPayloadError,
+    QrSigner,
+    build_draft_qr_payload,
+    build_qr_payload,
+    encode_qr_text,
+)
+from app.documents.text_fit import Fit, Line, fit, text_width, wrap_paragraphs
+from app.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+# Binary streams (standard since PDF 1.0): ASCII85 only makes files 25% bigger and slower.
+rl_config.useA85 = 0
+
+MM = 72.0 / 25.4
+PAD = 1.3 * MM  # inner padding of a box
+ROW_GAP = 2.2  # points between goods items
+LINE_WIDTH = 0.6
+WATERMARK = "DRAFT — not valid"
+
+
+class UnprintableTextError(UserFacingError):
+    pass
+
+
+@dataclass(frozen=True)
+class RenderedCertificate:
+    pdf: bytes
+    page_count: int
+    certification_page: int  # 0-based index of the page with the certification box
+    certification_box: tuple[float, float, float, float]  # PDF points x1, y1, x2, y2
+    signature_box: tuple[float, float, float, float]  # stamp + signature area inside it
+    qr_payload: bytes
+    qr_text: str
+    draft: bool
+    goods_pages: tuple[int, ...]  # per goods line: the 1-based page its item starts on
+
+
+DrawOp = Callable[[Canvas], None]
+
+
+@dataclass
+class _Section:
+    """Box text that continues on a continuation page."""
+
+    title: str
+    paras: list[Para]
+    start_page: int = 0  # 1-based, known after layout
+
+
+@dataclass
+class _Page:
+    ops: list[DrawOp] = field(default_factory=list)
+    continuation: bool = False
+
+
+@dataclass
+class _Row:
+    cells: list[list[str]]  # per column: wrapped lines
+    item_no: int | None  # None on trailer rows
+    index: int | None = None  # position in data.goods; None on trailer rows and tails
+
+    @property
+    def height_lines(self) -> int:
+        return max((len(c) for c in self.cells), default=0)
+
+
+class _Layout:
+    def __init__(
+        self, spec: FormSpec, data: CertificateData, fonts: FontPair, symbol: QrSymbol, draft: bool
+    ) -> None:
+        self.spec = spec
+        self.data = data
+        self.fonts = fonts
+        self.symbol = symbol
+        self.draft = draft
+        self.page_w = spec.page_size_mm[0] * MM
+        self.page_h = spec.page_size_mm[1] * MM
+        left, right, top, bottom = spec.margins_mm
+        self.frame_x = left * MM
+        self.frame_top = self.page_h - top * MM
+        self.frame_w = spec.frame_mm[0] * MM
+        self.frame_bottom = bottom * MM
+        self.pages: list[_Page] = [_Page()]
+        self.sections: list[_Section] = []
+        self.certification_box = (0.0, 0.0, 0.0, 0.0)
+        self.signature_box = (0.0, 0.0, 0.0, 0.0)
+        self.goods_pages: dict[int, int] = {}
+        self.values = statement_values(data, spec.agreement)
+        f = spec.fonts
+        self.leading = f.leading
+
+    # --- geometry -------------------------------------------------------------------
+    def pts(self, r: Rect) -> tuple[float, float, float, float]:
+        """(x, bottom, width, height) in points of a frame rectangle given in mm."""
+        x = self.frame_x + r.x * MM
+        top = self.frame_top - r.y * MM
+        return x, top - r.h * MM, r.w * MM, r.h * MM
+
+    # --- primitives -----------------------------------------------------------------
+    def statement(self, text: str, where: str) -> str:
+        try:
+            return text.format_map(self.values)
+        except (KeyError, ValueError) as exc:
+            raise FormSpecError(
+                f"form specification {self.spec.source.name}: {where} uses an unknown "
+                f"placeholder {exc}; known: {', '.join(self.values)}"
+            ) from None
+
+    def font(self, bold: bool) -> str:
+        return self.fonts.bold if bold else self.fonts.regular
+
+    def text_op(
+        self, lines: Sequence[Line], x: float, top: float, width: float, size: float,
+        align: str = "left",
+    ) -> DrawOp:
+        """Draw wrapped lines from ``top`` downwards (first baseline one ascent below)."""
+        step = size * self.leading
+        placed: list[tuple[float, float, str, str]] = []
+        y = top - size * 0.93
+        for line in lines:
+            font = self.font(line.bold)
+            if align == "left" or not line.text:
+                lx = x
+            else:
+                lw = text_width(line.text, font, size)
+                lx = x + (width - lw) / 2 if align == "center" else x + width - lw
+            placed.append((lx, y, font, line.text))
+            y -= step
+
+        runs = [(lx, ly, font, text, size) for lx, ly, font, text in placed]
+        return lambda c: emit_text(c, runs)
+
+    def fit_paras(self, paras: Sequence[Para], width: float, height: float, *,
+                  max_size: float | None = None, min_size: float | None = None) -> Fit:
+        f = self.spec.fonts
+        return fit(
+            paras,
+            regular=self.fonts.regular,
+            bold=self.fonts.bold,
+            width=width,
+            height=height,
+            max_size=f.text_size if max_size is None else max_size,
+            min_size=f.min_text_size if min_size is None else min_size,
+            leading=self.leading,
+        )
+
+    def caption_lines(self, box: BoxSpec, width: float) -> list[Line]:
+        if not box.caption and not box.number:
+            return []
+        label = f"{box.number}. {box.caption}" if box.number else box.caption
+        return wrap_paragraphs([Para(label)], self.fonts.regular, self.fonts.bold,
+                               self.spec.fonts.caption_size, width)
+
+    def place_fitted(self, page: _Page, fitted: Fit, x: float, top: float, width: float,
+                     title: str, align: str = "left") -> None:
+        """Draw a fit's lines; on overflow add the note and a continuation section."""
+        page.ops.append(self.text_op(fitted.lines, x, top, width, fitted.size, align))
+        if not fitted.overflowed:
+            return
+        section = _Section(title, fitted.overflow)
+        self.sections.append(section)
+        note_y = top - len(fitted.lines) * fitted.size * self.leading
+        size = fitted.size
+
+        def note(c: Canvas) -> None:
+            text = f"→ continued on page {section.start_page}"
+            emit_text(c, [(x, note_y - size * 0.93, self.fonts.bold, text, size)])
+
+        page.ops.append(note)
+
+    # --- page 1 -----------------------------------------------------------------------
+    def layout_first_page(self) -> None:
+        page = self.pages[0]
+        for box in self.spec.boxes:
+            x, bottom, w, h = self.pts(box.rect)
+            page.ops.append(_border_op(x, bottom, w, h))
+            handler = _BOX_HANDLERS[box.style]
+            handler(self, page, box, x, bottom, w, h)
+
+    def box_title(self, box: BoxSpec) -> str:
+        label = f"Box {box.number}" if box.number else "Box"
+        return f"{label} · {box.caption}" if box.caption else label
+
+    def text_box(self, page: _Page, box: BoxSpec, x: float, bottom: float, w: float,
+                 h: float) -> None:
+        inner_w = w - 2 * PAD
+        caption = self.caption_lines(box, inner_w)
+        cap_size = self.spec.fonts.caption_size
+        top = bottom + h - PAD * 0.8
+        if caption:
+            page.ops.append(self.text_op(caption, x + PAD, top, inner_w, cap_size))
+            top -= len(caption) * cap_size * self.leading + 1.5
+        footer_h = 0.0
+        if box.footer:
+            footer = wrap_paragraphs([Para(box.footer)], self.fonts.regular, self.fonts.bold,
+                                     cap_size, inner_w)
+            footer_h = len(footer) * cap_size * self.leading + 1
+            page.ops.append(self.text_op(footer, x + PAD, bottom + PAD * 0.6 + footer_h,
+                                         inner_w, cap_size, "center"))
+        paras = box_paragraphs(box.content, self.data)
+        if box.statement:
+            stmt = [Para(p) for p in self.statement(box.statement, f"boxes.{box.id}").split("\n")]
+            paras = [*stmt, Para(""), *paras] if paras else stmt
+        paras.extend(Para(s) for s in box.static)
+        fitted = self.fit_paras(paras, inner_w, top - bottom - PAD * 0.6 - footer_h)
+        self.place_fitted(page, fitted, x + PAD, top, inner_w, self.box_title(box), box.align)
+
+    def title_box(self, page: _Page, box: BoxSpec, x: float, bottom: float, w: float,
+                  h: float) -> None:
+        inner_w = w - 2 * PAD
+        title = [Para(t, True) for t in self.spec.title]
+        paras: list[Para] = []
+        for key in box.content or ("form_title",):
+            paras.extend(title if key == "form_title" else box_paragraphs((key,), self.data))
+        if "form_title" not in box.content:
+            paras = [*title, *paras] if box.content else paras
+        paras.extend(Para(s) for s in box.static)
+        f = self.spec.fonts
+        fitted = self.fit_paras(paras, inner_w, h - 2 * PAD, max_size=f.title_size)
+        used = len(fitted.lines) * fitted.size * self.leading
+        top = bottom + h - PAD - max(0.0, (h - 2 * PAD - used) / 2)
+        self.place_fitted(page, fitted, x + PAD, top, inner_w, "Certificate heading", "center")
+
+    def checkbox_box(self, page: _Page, box: BoxSpec, x: float, bottom: float, w: float,
+                     h: float) -> None:
+        ticked = {self.data.kind}
+        paras = [
+            Para(("☒ " if o.ticked_when in ticked else "☐ ") + o.label, o.ticked_when in ticked)
+            for o in box.options
+        ]
+        inner_w = w - 2 * PAD
+        caption = self.caption_lines(box, inner_w)
+        cap_size = self.spec.fonts.caption_size
+        top = bottom + h - PAD * 0.8
+        page.ops.append(self.text_op(caption, x + PAD, top, inner_w, cap_size))
+        top -= len(caption) * cap_size * self.leading + 1.5
+        # options in two columns when they fit that way
+        half = (inner_w - PAD) / 2
+        left, right = paras[: (len(paras) + 1) // 2], paras[(len(paras) + 1) // 2 :]
+        size = self.spec.fonts.text_size
+        for col, chunk in ((0, left), (1, right)):
+            fitted = self.fit_paras(chunk, half, top - bottom - PAD * 0.5, max_size=size)
+            self.place_fitted(page, fitted, x + PAD + col * (half + PAD), top, half,
+                              self.box_title(box))
+
+    def qr_box(self, page: _Page, box: BoxSpec, x: float, bottom: float, w: float,
+               h: float) -> None:
+        page.ops.append(self.qr_op(x, bottom, w, h))
+
+    def qr_op(self, x: float, bottom: float, w: float, h: float) -> DrawOp:
+        spec = self.spec
+        n = self.symbol.size + 2 * QUIET_ZONE_MODULES
+        side = min(w, h) - 2 * PAD * 0.5
+        module = min(spec.qr_module_mm * MM, side / n)
+        if module < spec.qr_min_module_mm * MM - 1e-9:
+            raise FormSpecError(
+                f"form specification {spec.source.name}: the QR box holds modules of only "
+                f"{module / MM:.2f} mm for a version {self.symbol.version} code; make it larger"
+            )
+        size = n * module
+        qx = x + (w - size) / 2 + QUIET_ZONE_MODULES * module
+        qy = bottom + (h - size) / 2 + QUIET_ZONE_MODULES * module
+        symbol = self.symbol
+        return lambda c: draw_symbol(c, symbol, qx, qy, module)
+
+    def certification_box_layout(self, page: _Page, box: BoxSpec, x: float, bottom: float,
+                                 w: float, h: float) -> None:
+        self.certification_box = (x, bottom, x + w, bottom + h)
+        inner_w = w - 2 * PAD
+        f = self.spec.fonts
+        cap_size = f.caption_size
+        top = bottom + h - PAD * 0.8
+        caption = self.caption_lines(box, inner_w)
+        page.ops.append(self.text_op(caption, x + PAD, top, inner_w, cap_size))
+        top -= len(caption) * cap_size * self.leading + 1.5
+        if box.statement:
+            stmt = [Para(p) for p in self.statement(box.statement, f"boxes.{box.id}").split("\n")]
+            fitted = self.fit_paras(stmt, inner_w, h * 0.3)
+            self.place_fitted(page, fitted, x + PAD, top, inner_w, self.box_title(box))
+            top -= (len(fitted.lines) + (1 if fitted.overflowed else 0)) * fitted.size * \
+                self.leading + 2
+        footer_h = 0.0
+        if box.footer:
+            footer = wrap_paragraphs([Para(box.footer)], self.fonts.regular, self.fonts.bold,
+                                     cap_size, inner_w)
+            footer_h = len(footer) * cap_size * self.leading + 1
+            page.ops.append(self.text_op(footer, x + PAD, bottom + PAD * 0.6 + footer_h,
+                                         inner_w, cap_size, "center"))
+        area_bottom = bottom + PAD * 0.6 + footer_h
+        area_h = top - area_bottom
+        images_w = min(inner_w * 0.56, 92 * MM)
+        text_x = x + PAD + images_w + PAD
+        text_w = inner_w - images_w - PAD
+        self.signature_box = (x + PAD, area_bottom, x + PAD + images_w, top)
+        paras = box_paragraphs(box.content, self.data)
+        fitted = self.fit_paras(paras, text_w, area_h)
+        used = (len(fitted.lines) + (1 if fitted.overflowed else 0)) * fitted.size * self.leading
+        text_top = area_bottom + max(used, min(area_h, area_h * 0.5 + used / 2))
+        self.place_fitted(page, fitted, text_x, text_top, text_w, self.box_title(box))
+        self.image_ops(page, x + PAD, area_bottom, images_w, area_h)
+
+    def image_ops(self, page: _Page, x: float, bottom: float, w: float, h: float) -> None:
+        stamp = encoded_image(self.data.stamp_png, "office stamp") if self.data.stamp_png else None
+        sig = (
+            encoded_image(self.data.signature_png, "officer's signature")
+            if self.data.signature_png
+            else None
+        )
+        side = 0.0
+        if stamp is not None:
+            side = min(h, w * 0.55, 34 * MM)
+            sx, sy = x, bottom + (h - side) / 2
+            page.ops.append(lambda c: draw_encoded_image(c, stamp, sx, sy, side, side))
+        if sig is not None:
+            sig_w = min(w * 0.62 if stamp is not None else w, 56 * MM)
+            sig_h = min(h * 0.7, sig_w / max(sig.aspect, 0.3), 24 * MM)
+            gx = x + (side * 0.75 if stamp is not None else 0)
+            gy = bottom + (h - sig_h) / 2
+            page.ops.append(lambda c: draw_encoded_image(c, sig, gx, gy, sig_w, sig_h))
+
+    # --- goods ------------------------------------------------------------------------
+    def goods_rows(self) -> list[_Row]:
+        spec, data = self.spec, self.data
+        size = spec.fonts.goods_size
+        regular, bold = self.fonts.regular, self.fonts.bold
+        widths = [c.width * MM - 2 * PAD * 0.7 for c in spec.goods.columns]
+        rows: list[_Row] = []
+        for g in data.goods:
+            cells = []
+            for col, width in zip(spec.goods.columns, widths, strict=True):
+                if col.once_per_page:
+                    cells.append([])
+                    continue
+                text = GOODS_CELLS[col.key](g, data)
+                paras = [Para(t) for t in split_lines(text)]
+                cells.append([ln.text for ln in wrap_paragraphs(paras, regular, bold, size,
+                                                                 width)])
+            rows.append(_Row(cells, g.item_no, len(rows)))
+        if spec.goods.trailer:
+            paras = box_paragraphs(spec.goods.trailer, data)
+            if paras:
+                index = [c.key for c in spec.goods.columns].index(spec.goods.trailer_column)
+                lines = wrap_paragraphs(paras, regular, bold, size, widths[index])
+                cells = [[] for _ in spec.goods.columns]
+                cells[index] = [("\x01" if ln.bold else "") + ln.text for ln in lines]
+                rows.append(_Row(cells, None))
+        return rows
+
+    def once_per_page_cells(self) -> list[list[str]]:
+        spec, data = self.spec, self.data
+        size = spec.fonts.goods_size
+        out: list[list[str]] = []
+        for col in spec.goods.columns:
+            if not col.once_per_page or not data.goods:
+                out.append([])
+                continue
+            text = GOODS_CELLS[col.key](data.goods[0], data)
+            paras = [Para(t) for t in split_lines(text)]
+            width = col.width * MM - 2 * PAD * 0.7
+            out.append([ln.text for ln in wrap_paragraphs(paras, self.fonts.regular,
+                                                          self.fonts.bold, size, width)])
+        return out
+
+    def goods_table(self, page: _Page, x: float, bottom: float, w: float, h: float,
+                    rows: list[_Row], page_number: int, first_page: bool) -> list[_Row]:
+        """Place as many rows as fit; return the rest (a split row's tail first)."""
+        spec = self.spec
+        f = spec.fonts
+        cap = f.caption_size
+        col_x = [x]
+        for col in spec.goods.columns:
+            col_x.append(col_x[-1] + col.width * MM)
+        head_lines = []
+        for col in spec.goods.columns:
+            label = f"{col.number}. {col.heading}" if col.number else col.heading
+            width = col.width * MM - 2 * PAD * 0.7
+            head_lines.append(wrap_paragraphs([Para(label)], self.fonts.regular,
+                                              self.fonts.bold, cap, width))
+        head_h = max(len(hl) for hl in head_lines) * cap * self.leading + 2 * PAD * 0.6
+        top = bottom + h
+        page.ops.append(_border_op(x, bottom, w, h))
+        for i, hl in enumerate(head_lines):
+            cx, cw = col_x[i] + PAD * 0.7, col_x[i + 1] - col_x[i] - 2 * PAD * 0.7
+            page.ops.append(self.text_op(hl, cx, top - PAD * 0.6, cw, cap, "center"))
+        step = f.goods_size * self.leading
+        y = top - head_h - PAD * 0.8
+        floor = bottom + PAD * 0.5 + step  # one line kept for the "continued" note
+        remaining = list(rows)
+        placed_items = 0
+        per_page = self.once_per_page_cells()
+        if any(per_page):
+            # printed at the top of its column once per page
+            for i, cell in enumerate(per_page):
+                if cell:
+                    self.cell_op(page, cell, i, col_x, y, spec.goods.columns[i].align)
+        limit = spec.goods.max_items_first_page if first_page else 0
+        while remaining:
+            row = remaining[0]
+            if limit and placed_items >= limit and row.item_no is not None:
+                break
+            n = row.height_lines
+            fits = math.floor((y - floor) / step + 1e-6)
+            if n <= fits:
+                if row.index is not None:
+                    self.goods_pages[row.index] = page_number
+                for i, cell in enumerate(row.cells):
+                    self.cell_op(page, cell, i, col_x, y, spec.goods.columns[i].align)
+                y -= n * step + ROW_GAP
+                remaining.pop(0)
+                placed_items += 1
+                continue
+            empty_page_fits = self.continuation_goods_capacity()
+            if placed_items and n <= empty_page_fits:
+                break  # starts on the next page in one piece
+            if fits < 2:
+                break
+            if row.index is not None:
+                self.goods_pages[row.index] = page_number
+            head = [cell[:fits] for cell in row.cells]
+            tail = [cell[fits:] for cell in row.cells]
+            for i, cell in enumerate(head):
+                self.cell_op(page, cell, i, col_x, y, spec.goods.columns[i].align)
+            item_col = [c.key for c in spec.goods.columns].index("item_no") \
+                if any(c.key == "item_no" for c in spec.goods.columns) else None
+            if item_col is not None and row.item_no is not None:
+                tail[item_col] = [str(row.item_no), "(cont.)"] + tail[item_col]
+            remaining[0] = _Row(tail, row.item_no)
+            placed_items += 1
+            y = floor
+            break
+        grid_bottom = bottom + PAD * 0.5 + step + 1 if remaining else bottom
+        page.ops.append(_goods_grid_op(col_x, grid_bottom, top, top - head_h))
+        if remaining:
+            page.ops.append(_hline_op(col_x[0], col_x[-1], grid_bottom))
+            note_y = bottom + PAD * 0.5 + step
+            size = f.goods_size
+            goods_page = {"n": 0}
+            self._goods_notes.append(goods_page)
+
+            def note(c: Canvas) -> None:
+                text = f"→ goods continued on page {goods_page['n']}"
+                emit_text(c, [(x + PAD, note_y - size * 0.93, self.fonts.bold, text, size)])
+
+            page.ops.append(note)
+            goods_page["n"] = page_number + 1
+        return remaining
+
+    def cell_op(self, page: _Page, cell: list[str], i: int, col_x: list[float], y: float,
+                align: str) -> None:
+        if not cell:
+            return
+        cx = col_x[i] + PAD * 0.7
+        cw = col_x[i + 1] - col_x[i] - 2 * PAD * 0.7
+        lines = [Line(t[1:], True, 0, 0) if t.startswith("\x01") else Line(t, False, 0, 0)
+                 for t in cell]
+        page.ops.append(self.text_op(lines, cx, y, cw, self.spec.fonts.goods_size, align))
+
+    def continuation_goods_capacity(self) -> int:
+        f = self.spec.fonts
+        h = self.frame_top - self.frame_bottom - self.spec.continuation_header_mm * MM
+        step = f.goods_size * self.leading
+        return max(1, math.floor((h - 30) / step) - 2)
+
+    # --- continuation pages -----------------------------------------------------------
+    def new_continuation_page(self) -> tuple[_Page, float]:
+        page = _Page(continuation=True)
+        self.pages.append(page)
+        spec = self.spec
+        qr_side = (self.symbol.size + 2 * QUIET_ZONE_MODULES) * spec.qr_module_mm * MM + PAD
+        header_h = min(max(qr_side, 26 * MM), spec.continuation_header_mm * MM)
+        x, top, w = self.frame_x, self.frame_top, self.frame_w
+        qr_w = header_h
+        page.ops.append(_border_op(x, top - header_h, w, header_h))
+        page.ops.append(self.qr_op(x + w - qr_w, top - header_h, qr_w, header_h))
+        page.ops.append(_vline_op(x + w - qr_w, top - header_h, top))
+        paras = [
+            Para("CONTINUATION SHEET", True),
+            Para(self.spec.name),
+            *box_paragraphs(("reference",), self.data),
+            Para(f"Issued by {self.data.issuing_office.name}"),
+        ]  # "Page X of Y" is in the footer
+        inner = w - qr_w - 2 * PAD
+        fitted = self.fit_paras(paras, inner, header_h - 2 * PAD,
+                                max_size=self.spec.fonts.title_size)
+        self.place_fitted(page, fitted, x + PAD, top - PAD, inner, "Continuation heading")
+        return page, top - header_h - 3 * MM
+
+    def layout_continuations(self, rows: list[_Row]) -> None:
+        page_y: tuple[_Page, float] | None = None
+        while rows:
+            page, y = self.new_continuation_page()
+            number = len(self.pages)
+            rows = self.goods_table(page, self.frame_x, self.frame_bottom, self.frame_w,
+                                    y - self.frame_bottom, rows, number, first_page=False)
+            page_y = (page, self.frame_bottom)  # the goods table fills the page
+        # box text that overflowed, in box order, after the goods
+        current = page_y
+        for section in list(self.sections):
+            current = self.place_section(section, current)
+
+    def place_section(self, section: _Section,
+                      current: tuple[_Page, float] | None) -> tuple[_Page, float]:
+        f = self.spec.fonts
+        size = f.text_size
+        step = size * self.leading
+        width = self.frame_w - 2 * PAD
+        lines = wrap_paragraphs(section.paras, self.fonts.regular, self.fonts.bold, size, width)
+        heading = [Line(f"{section.title} — continued from page 1", True, 0, 0)]
+        while True:
+            if current is None or current[1] - self.frame_bottom < 4 * step + 2 * PAD:
+                current = self.new_continuation_page()
+            page, y = current
+            if not section.start_page:
+                section.start_page = len(self.pages)
+            capacity = math.floor((y - self.frame_bottom - 2 * PAD) / step) - 1
+            chunk, lines = lines[:capacity], lines[capacity:]
+            block_h = (len(chunk) + 1) * step + 2 * PAD
+            page.ops.append(_border_op(self.frame_x, y - block_h, self.frame_w, block_h))
+            page.ops.append(self.text_op(heading, self.frame_x + PAD, y - PAD, width,
+                                         f.caption_size + 1))
+            page.ops.append(self.text_op(chunk, self.frame_x + PAD, y - PAD - step, width, size))
+            heading = [Line(f"{section.title} — continued", True, 0, 0)]
+            if not lines:
+                return page, y - block_h - 3 * MM
+            current = None
+
+    # --- the whole document -----------------------------------------------------------
+    def run(self) -> None:
+        self._goods_notes: list[dict[str, int]] = []
+        self.layout_first_page()
+        g = self.spec.goods
+        x, bottom, w, h = self.pts(g.rect)
+        rows = self.goods_rows()
+        rest = self.goods_table(self.pages[0], x, bottom, w, h, rows, 1, first_page=True)
+        self.layout_continuations(rest)
+
+
+_BOX_HANDLERS: dict[str, Callable[..., None]] = {
+    "text": _Layout.text_box,
+    "declaration": _Layout.text_box,
+    "title": _Layout.title_box,
+    "checkboxes": _Layout.checkbox_box,
+    "qr": _Layout.qr_box,
+    "certification": _Layout.certification_box_layout,
+}
+
+
+def _border_op(x: float, y: float, w: float, h: float) -> DrawOp:
+    def op(c: Canvas) -> None:
+        c.rect(x, y, w, h, stroke=1, fill=0)
+
+    return op
+
+
+def _hline_op(x1: float, x2: float, y: float) -> DrawOp:
+    return lambda c: c.line(x1, y, x2, y)
+
+
+def _vline_op(x: float, y1: float, y2: float) -> DrawOp:
+    return lambda c: c.line(x, y1, x, y2)
+
+
+def _goods_grid_op(col_x: list[float], bottom: float, top: float, head_bottom: float) -> DrawOp:
+    def op(c: Canvas) -> None:
+        path = c.beginPath()
+        for cx in col_x[1:-1]:
+            path.moveTo(cx, bottom)
+            path.lineTo(cx, top)
+        path.moveTo(col_x[0], head_bottom)
+        path.lineTo(col_x[-1], head_bottom)
+        c.drawPath(path, stroke=1, fill=0)
+
+    return op
+
+
+def _check_printable(data: CertificateData, fonts: FontPair) -> None:
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    glyphs = getFont(fonts.regular).face.charToGlyph
+    chars = set("".join(_all_texts(data))) - _ASCII_PRINTABLE
+    missing = sorted(ch for ch in chars if ord(ch) not in glyphs and ch not in "\n\r\t")
+    if missing:
+        sample = "".join(missing[:12])
+        raise UnprintableTextError(
+            f"the certificate data has characters the certificate font cannot print: {sample}; "
+            "write names and addresses in Latin letters"
+        )
+
+
+_ASCII_PRINTABLE = frozenset(chr(c) for c in range(32, 127))
+
+
+def _all_texts(value: object) -> list[str]:
+    out: list[str] = []
+
+    def walk(v: object) -> None:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, tuple):
+            for item in v:
+                walk(item)
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            for f in _dataclass_fields(type(v)):
+                walk(getattr(v, f))
+
+    walk(value)
+    return out
+
+
+@functools.cache
+def _dataclass_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def render_certificate(
+    data: CertificateData,
+    *,
+    qr_signer: QrSigner | None = None,
+    draft: bool | None = None,
+) -> RenderedCertificate:
+    """Render ``data`` with its form's specification.
+
+    A draft (no certificate number, or ``draft=True``) carries the watermark and an
+    unsigned draft QR payload. An issued certificate needs ``qr_signer`` (the officer's
+    token) to sign its QR payload.
+    """
+    is_draft = data.is_draft if draft is None else (draft or data.is_draft)
+    spec = load_form_spec(data.form_code)
+    fonts = certificate_fonts()
+    _check_printable(data, fonts)
+    if is_draft:
+        payload = build_draft_qr_payload(data)
+    else:
+        if qr_signer is None:
+            raise QrPayloadError(
+                f"certificate {data.certificate_number} needs the officer's token to sign its "
+                "QR code; render it as a draft for a preview"
+            )
+        payload = build_qr_payload(
+            data, key_id=qr_signer.key_id, sign=qr_signer.sign, algorithm=qr_signer.algorithm
+        )
+    qr_text = encode_qr_text(payload)
+    symbol = make_symbol(qr_text)
+    layout = _Layout(spec, data, fonts, symbol, is_draft)
+    layout.run()
+    pdf = _draw(layout, spec, data, fonts, is_draft)
+    return RenderedCertificate(
+        pdf=pdf,
+        page_count=len(layout.pages),
+        certification_page=0,
+        certification_box=layout.certification_box,
+        signature_box=layout.signature_box,
+        qr_payload=payload,
+        qr_text=qr_text,
+        draft=is_draft,
+        goods_pages=tuple(layout.goods_pages[i] for i in range(len(data.goods))),
+    )
+
+
+def _draw(layout: _Layout, spec: FormSpec, data: CertificateData, fonts: FontPair,
+          draft: bool) -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(
+        buffer,
+        pagesize=(layout.page_w, layout.page_h),
+        pageCompression=1,
+        invariant=1,
+        initialFontName=fonts.regular,
+        initialFontSize=8,
+    )
+    reference = data.reference_number
+    title = f"{spec.name} — {'Application' if data.is_draft else 'Certificate'} No. {reference}"
+    canvas.setTitle(normalise_text(title))
+    canvas.setAuthor(normalise_text(data.issuing_office.name))
+    canvas.setSubject("Certificate of Origin" + (" (DRAFT — not valid)" if draft else ""))
+    canvas.setCreator("Origin Desk")
+    total = len(layout.pages)
+    label = (
+        f"Application No. {reference} — DRAFT" if data.is_draft
+        else f"Certificate No. {reference}" + (" — DRAFT" if draft else "")
+    )
+    for number, page in enumerate(layout.pages, start=1):
+        canvas.setLineWidth(LINE_WIDTH)
+        canvas.setStrokeColorRGB(0, 0, 0)
+        canvas.setFillColorRGB(0, 0, 0)
+        for op in page.ops:
+            op(canvas)
+        _footer(canvas, layout, fonts, label, spec.name, number, total)
+        if draft:
+            _watermark(canvas, layout, fonts)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _footer(canvas: Canvas, layout: _Layout, fonts: FontPair, label: str, form: str,
+            number: int, total: int) -> None:
+    y = layout.frame_bottom - 4.2 * MM
+    x1, x2 = layout.frame_x, layout.frame_x + layout.frame_w
+    size = 7.5
+    page = f"Page {number} of {total}"
+    form_x = (x1 + x2 - text_width(form, fonts.regular, size)) / 2
+    page_x = x2 - text_width(page, fonts.bold, size)
+    emit_text(canvas, [
+        (x1, y, fonts.bold, label, size),
+        (form_x, y - 9, fonts.regular, form, size),
+        (page_x, y, fonts.bold, page, size),
+    ])
+
+
+def _watermark(canvas: Canvas, layout: _Layout, fonts: FontPair) -> None:
+    canvas.saveState()
+    canvas.setFillColorRGB(0.85, 0.1, 0.1)
+    canvas.setFillAlpha(0.22)
+    canvas.translate(layout.page_w / 2, layout.page_h / 2)
+    canvas.rotate(math.degrees(math.atan2(layout.page_h, layout.page_w)))
+    size = 64
+    while text_width(WATERMARK, fonts.bold, size) > layout.page_h * 0.95 and size > 20:
+        size -= 4
+    canvas.setFont(fonts.bold, size)
+    canvas.drawCentredString(0, -size / 3, WATERMARK)
+    canvas.restoreState()

@@ -1,0 +1,167 @@
+"""Wrapping and fitting text into boxes: wrap, then shrink to a floor, then overflow.
+
+Nothing is dropped: what does not fit at the smallest size is returned as overflow
+paragraphs (cut at the exact character where the box ran out), for a continuation page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from app.documents.field_text import Para
+
+_TOKEN = re.compile(r"\S+")
+_width_cache: dict[tuple[str, str], float] = {}
+_WIDTH_CACHE_LIMIT = 100_000
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    """Width in points; widths at 1 pt are cached (a TrueType width scales linearly)."""
+    key = (font, text)
+    w = _width_cache.get(key)
+    if w is None:
+        if len(_width_cache) > _WIDTH_CACHE_LIMIT:
+            _width_cache.clear()
+        w = _width_cache[key] = stringWidth(text, font, 1.0)
+    return w * size
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    bold: bool
+    para: int  # index of the paragraph it comes from
+    start: int  # offset of the line's first character in that paragraph
+
+
+def _break_word(word: str, font: str, size: float, width: float) -> int:
+    """How many leading characters of ``word`` fit in ``width`` (at least one)."""
+    lo, hi = 1, len(word)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if text_width(word[:mid], font, size) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+class _Wrapped(list[tuple[int, int]]):
+    broke_word = False
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[tuple[int, int]]:
+    """Line slices ``(start, end)`` of ``text`` wrapped at word boundaries into ``width``;
+    words longer than a line are broken between characters. An empty text is one line."""
+    lines = _Wrapped()
+    if "\n" not in text and text_width(text, font, size) <= width:  # the common case
+        stripped = text.strip()
+        if stripped:
+            first = text.index(stripped[0])
+            lines.append((first, first + len(stripped)))
+        else:
+            lines.append((0, 0))
+        return lines
+    start = end = -1
+    cur = 0.0
+    space = text_width(" ", font, size)
+    for match in _TOKEN.finditer(text):
+        w_start, w_end = match.span()
+        word_w = text_width(match.group(), font, size)
+        if start >= 0:
+            gap = space * (w_start - end) if text[end:w_start].isspace() else 0.0
+            if cur + gap + word_w <= width:
+                end, cur = w_end, cur + gap + word_w
+                continue
+            lines.append((start, end))
+            start = -1
+        while word_w > width and w_end - w_start > 1:
+            lines.broke_word = True
+            n = _break_word(text[w_start:w_end], font, size, width)
+            lines.append((w_start, w_start + n))
+            w_start += n
+            word_w = text_width(text[w_start:w_end], font, size)
+        start, end, cur = w_start, w_end, word_w
+    if start >= 0:
+        lines.append((start, end))
+    if not lines:
+        lines.append((0, 0))
+    return lines
+
+
+class _Lines(list[Line]):
+    broke_word = False
+
+
+def wrap_paragraphs(
+    paras: Sequence[Para], regular: str, bold: str, size: float, width: float
+) -> list[Line]:
+    out = _Lines()
+    for i, p in enumerate(paras):
+        font = bold if p.bold else regular
+        slices = wrap(p.text, font, size, width)
+        out.broke_word = out.broke_word or getattr(slices, "broke_word", False)
+        for s, e in slices:
+            out.append(Line(p.text[s:e].replace("\t", " "), p.bold, i, s))
+    return out
+
+
+@dataclass(frozen=True)
+class Fit:
+    size: float
+    lines: list[Line]  # lines to draw (the last line slot is kept free for a note on overflow)
+    overflow: list[Para]  # what did not fit, for a continuation page
+
+    @property
+    def overflowed(self) -> bool:
+        return bool(self.overflow)
+
+
+def remainder(paras: Sequence[Para], line: Line) -> list[Para]:
+    """The paragraphs from ``line`` (inclusive) on, the first one cut at the line's start."""
+    first = paras[line.para]
+    return [Para(first.text[line.start :], first.bold), *paras[line.para + 1 :]]
+
+
+def fit(
+    paras: Sequence[Para],
+    *,
+    regular: str,
+    bold: str,
+    width: float,
+    height: float,
+    max_size: float,
+    min_size: float,
+    leading: float,
+) -> Fit:
+    """Wrap ``paras`` at the largest size from ``max_size`` down to ``min_size`` (0.5 pt
+    steps) at which they fit ``height`` (without breaking a word, if a smaller size avoids
+    that); at ``min_size`` keep what fits less one line (for the "continued" note) and
+    return the rest as overflow."""
+    if not paras:
+        return Fit(max_size, [], [])
+    size = max_size
+    first_fit: Fit | None = None
+    while True:
+        lines = wrap_paragraphs(paras, regular, bold, size, width)
+        capacity = math.floor(height / (size * leading) + 1e-6)
+        if len(lines) <= capacity:
+            if not getattr(lines, "broke_word", False):
+                return Fit(size, lines, [])
+            first_fit = first_fit or Fit(size, lines, [])
+        if size - 0.5 < min_size - 1e-6:
+            if first_fit is not None:
+                return first_fit
+            break
+        size -= 0.5
+    size = max(size, min_size)
+    lines = wrap_paragraphs(paras, regular, bold, size, width)
+    capacity = math.floor(height / (size * leading) + 1e-6)
+    keep = max(capacity - 1, 0)
+    return Fit(size, lines[:keep], remainder(paras, lines[keep]))
+

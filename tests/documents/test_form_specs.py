@@ -1,0 +1,91 @@
+"""Form specifications: every form loads, inherits and stays inside its page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.documents.certificate_data import FORM_CODES
+from app.documents.form_spec import (
+    FORMS_DIR,
+    FormSpecError,
+    available_forms,
+    load_form_spec,
+    read_form_spec,
+)
+
+
+def test_one_specification_per_form_code():
+    assert set(available_forms()) == set(FORM_CODES)
+
+
+@pytest.mark.parametrize("code", FORM_CODES)
+def test_specification_is_complete_and_inside_the_frame(code):
+    spec = load_form_spec(code)
+    frame_w, frame_h = spec.frame_mm
+    ids = [b.id for b in spec.boxes]
+    assert {"certification", "qr", "heading"} <= set(ids)
+    for box in spec.boxes:
+        r = box.rect
+        assert r.x + r.w <= frame_w + 0.01 and r.y + r.h <= frame_h + 0.01, box.id
+    g = spec.goods.rect
+    assert abs(sum(c.width for c in spec.goods.columns) - g.w) < 0.05
+    # no two boxes overlap, and none overlaps the goods table
+    rects = [(b.id, b.rect) for b in spec.boxes] + [("goods", g)]
+    for i, (a_id, a) in enumerate(rects):
+        for b_id, b in rects[i + 1 :]:
+            overlap_w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+            overlap_h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+            assert overlap_w <= 0.01 or overlap_h <= 0.01, (code, a_id, b_id)
+    if code != "NONPREF":
+        keys = {c.key for c in spec.goods.columns}
+        assert "origin_criterion" in keys and "invoice" in keys
+        assert keys & {"hs_code", "packages_description_hs"}
+        assert spec.box("declaration").statement
+        assert spec.agreement
+
+
+def test_inheritance_shares_layouts():
+    safta, apta, islfta = (load_form_spec(c) for c in ("SAFTA", "APTA", "ISLFTA"))
+    assert safta.goods.columns == apta.goods.columns == islfta.goods.columns
+    assert apta.title != safta.title
+    aifta, imceca = load_form_spec("AIFTA"), load_form_spec("IMCECA")
+    assert aifta.box("special_cases").options == imceca.box("special_cases").options
+    assert "Malaysia" in imceca.agreement
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_specification_errors_name_the_file_and_key(tmp_path):
+    base = (FORMS_DIR / "_base.toml").read_text(encoding="utf-8")
+    _write(tmp_path, "_base.toml", base)
+    nonpref = (FORMS_DIR / "NONPREF.toml").read_text(encoding="utf-8")
+    good = _write(tmp_path, "GOOD.toml", nonpref)
+    assert read_form_spec(good).name.startswith("Certificate of Origin")
+
+    bad_field = _write(tmp_path, "BAD1.toml", nonpref.replace('"origin_country"', '"colour"'))
+    with pytest.raises(FormSpecError, match=r"BAD1.toml: boxes.origin.content .*'colour'"):
+        read_form_spec(bad_field)
+    outside = _write(tmp_path, "BAD2.toml",
+                     nonpref.replace("rect = [96, 46, 90, 16]", "rect = [96, 46, 190, 16]"))
+    with pytest.raises(FormSpecError, match="boxes.origin.rect .* does not lie inside"):
+        read_form_spec(outside)
+    widths = _write(tmp_path, "BAD3.toml", nonpref.replace("width = 78", "width = 70"))
+    with pytest.raises(FormSpecError, match="widths add up to 178"):
+        read_form_spec(widths)
+    missing_parent = _write(tmp_path, "BAD4.toml", 'extends = "_nowhere"\n')
+    with pytest.raises(FormSpecError, match="does not exist"):
+        read_form_spec(missing_parent)
+    loop = _write(tmp_path, "BAD5.toml", 'extends = "BAD5"\n')
+    with pytest.raises(FormSpecError, match="extends itself"):
+        read_form_spec(loop)
+    broken = _write(tmp_path, "BAD6.toml", "[page\n")
+    with pytest.raises(FormSpecError, match="not valid TOML"):
+        read_form_spec(broken)
+    with pytest.raises(FormSpecError, match="known forms"):
+        load_form_spec("NOSUCH")
