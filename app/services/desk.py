@@ -187,6 +187,23 @@ class Desk:
             ).first()
             return _detail(app, history, certificate, actor)
 
+    def preview_pdf(self, application_id: int) -> tuple[bytes, int, bool]:
+        """The certificate PDF of an application as it would be signed (a draft until
+        issued; an issued certificate shows its signed PDF when the store holds it)."""
+        from app.documents.renderer import render_certificate
+        from app.services.certificate_data import certificate_data, load_application_for_certificate
+
+        with self.sessions() as session:
+            certificate = session.scalars(
+                select(Certificate).where(Certificate.application_id == application_id)
+            ).first()
+            if certificate is not None and certificate.pdf:
+                return certificate.pdf, 0, False
+            app = load_application_for_certificate(session, application_id=application_id)
+            officer = self._actor(session) if app.claimed_by is None else None
+            rendered = render_certificate(certificate_data(app, officer=officer))
+        return rendered.pdf, rendered.page_count, rendered.draft
+
     def act(
         self, application_id: int, action: Action | str, *, text: str | None = None,
         expected_version: int | None = None,

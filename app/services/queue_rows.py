@@ -87,9 +87,17 @@ def filter_rows(
     ]
 
 
+_WAITING = frozenset(s.value for s in ApplicationStatus if s.is_waiting_for_office)
+
+
 def sort_rows(rows: list[QueueRow], column: int, descending: bool) -> list[QueueRow]:
-    if column == Col.WAITING_SINCE:  # ascending = shortest wait first = latest time first
-        return sorted(rows, key=lambda r: r[column] or "", reverse=not descending)
+    if column == Col.WAITING_SINCE:
+        # waiting applications first, by how long they wait; decided ones after them
+        waiting = [r for r in rows if r[Col.STATUS] in _WAITING]
+        decided = [r for r in rows if r[Col.STATUS] not in _WAITING]
+        waiting.sort(key=lambda r: r[column] or "", reverse=not descending)
+        decided.sort(key=lambda r: r[column] or "", reverse=True)
+        return waiting + decided
     if column == Col.FOB:
         def key(r: QueueRow) -> object:
             return as_decimal(r[column])

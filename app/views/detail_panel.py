@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 if TYPE_CHECKING:
     from app.services.desk import ApplicationDetail
 
+from app.views.preview_pane import PreviewPane
+
 
 class SmallTableModel(QAbstractTableModel):
     """A read-only table of a few dozen rows of strings (goods, documents, history)."""
@@ -88,6 +90,8 @@ class DetailPanel(QWidget):
         self.tabs.addTab(self.cost_sheet, "C&ost sheet")
         self.tabs.addTab(_table(self.documents_model, 1), "&Documents")
         self.tabs.addTab(_table(self.history_model, 4), "&History")
+        self.preview = PreviewPane()
+        self.tabs.addTab(self.preview, "Pre&view")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -99,6 +103,7 @@ class DetailPanel(QWidget):
         self.title.setText("Select an application in the queue.")
         self.fields.clear()
         self.cost_sheet.clear()
+        self.preview.clear()
         for model in (self.goods_model, self.documents_model, self.history_model):
             model.set_rows([])
 

@@ -55,6 +55,7 @@ class DeskWindow(QMainWindow):
     queue_loaded = Signal()
     detail_loaded = Signal()
     action_finished = Signal(str)
+    preview_loaded = Signal()
 
     def __init__(self, desk: Desk | None = None, parent: QWidget | None = None) -> None:
         """The window can be shown before the store is open (``desk`` None); ``attach``
@@ -65,6 +66,7 @@ class DeskWindow(QMainWindow):
         self.resize(1400, 860)
         self.model = OfficeQueueModel(24, self)
         self._detail_request = 0
+        self._previewed: tuple[int, int] | None = None
         self._busy = False
         self.ask_text: Callable[[str, str, str], str | None] = self._ask_text_dialog
 
@@ -193,6 +195,9 @@ class DeskWindow(QMainWindow):
         self.status_tabs.currentChanged.connect(self._status_changed)
         self.office_combo.currentIndexChanged.connect(lambda _i: self.reload_queue())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.detail.tabs.currentChanged.connect(
+            lambda _i: self.load_preview() if self.detail.tabs.currentWidget() is self.detail.preview else None
+        )
         self.model.modelReset.connect(self._after_reset)
 
         self.status_tabs.setCurrentIndex(StatusFilter.WAITING)
@@ -309,8 +314,35 @@ class DeskWindow(QMainWindow):
             self.detail.show_detail(detail)
             self._enable_actions(detail.allowed)
             self.detail_loaded.emit()
+            if self.detail.tabs.currentWidget() is self.detail.preview:
+                self.load_preview()
 
         run_task(lambda: desk.detail(application_id), arrived, self.show_error, owner=self)
+
+    def load_preview(self) -> None:
+        """Render the selected application's certificate on a worker and show it."""
+        desk, detail = self.desk, self.detail.detail
+        if desk is None or detail is None or self._previewed == (detail.id, detail.version):
+            return
+        self._previewed = (detail.id, detail.version)
+        request = self._detail_request
+        app_id, number = detail.id, detail.number
+        self.detail.preview.show_message(f"Rendering {number}…")
+
+        def arrived(result: tuple[bytes, int, bool]) -> None:
+            if request != self._detail_request:
+                return
+            pdf, _pages, draft = result
+            caption = f"{number}: DRAFT — not valid until issued" if draft else f"{number}: issued certificate"
+            self.detail.preview.show_pdf(pdf, caption)
+            self.preview_loaded.emit()
+
+        def failed(exc: BaseException) -> None:
+            self._previewed = None
+            self.detail.preview.show_message(f"No preview: {exc}")
+            self.preview_loaded.emit()
+
+        run_task(lambda: desk.preview_pdf(app_id), arrived, failed, owner=self)
 
     # --- actions ---------------------------------------------------------------------------
 

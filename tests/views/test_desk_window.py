@@ -178,3 +178,24 @@ def test_text_prompt_needs_text(qtbot) -> None:  # type: ignore[no-untyped-def]
     assert not prompt.ok.isEnabled()
     qtbot.keyClicks(prompt.editor, "Duplicate")
     assert prompt.ok.isEnabled() and prompt.text().strip() == "Duplicate"
+
+
+def test_preview_shows_the_draft_certificate_pdf(qtbot, window: DeskWindow) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtPdf import QPdfDocument
+
+    _select(qtbot, window, 0)
+    number = window.detail.detail.number  # type: ignore[union-attr]
+    preview = window.detail.preview
+    with qtbot.waitSignal(window.preview_loaded, timeout=20_000):
+        window.detail.tabs.setCurrentWidget(preview)
+    qtbot.waitUntil(lambda: preview.document.status() == QPdfDocument.Status.Ready, timeout=10_000)
+    assert preview.document.pageCount() >= 1
+    assert "DRAFT" in preview.status.text() and number in preview.status.text()
+    text = preview.document.getAllText(0).text()
+    assert number in text  # a draft carries the application number on every page
+    preview.step_zoom(1)
+    assert preview.view.zoomFactor() > 1.0
+    # moving to the next application re-renders while the preview tab stays open
+    with qtbot.waitSignal(window.preview_loaded, timeout=20_000):
+        window.move_selection(1)
+    qtbot.waitUntil(lambda: window.detail.detail.number in preview.status.text(), timeout=10_000)  # type: ignore[union-attr]

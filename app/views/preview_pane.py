@@ -1,0 +1,108 @@
+"""The certificate preview: the exact PDF that would be signed, shown with QtPdf.
+
+The PDF is rendered by the desk service on a worker; this pane only displays bytes.
+Drafts carry the renderer's "DRAFT — not valid" watermark until the certificate is issued.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Signal
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+ZOOM_STEPS = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0)
+
+
+class PreviewPane(QWidget):
+    document_shown = Signal(int)  # page count
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = QPdfDocument(self)
+        self.view = QPdfView(self)
+        self.view.setDocument(self.document)
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self._buffer: QBuffer | None = None
+        self.status = QLabel("Select an application to preview its certificate.")
+        self.page_label = QLabel()
+
+        def tool(text: str, tip: str, slot) -> QToolButton:  # type: ignore[no-untyped-def]
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            return button
+
+        self.zoom_out = tool("−", "Zoom out (Ctrl+-)", lambda: self.step_zoom(-1))
+        self.zoom_in = tool("+", "Zoom in (Ctrl++)", lambda: self.step_zoom(1))
+        self.fit = tool("Fit width", "Fit the page to the width of the pane", self.fit_width)
+        self.previous = tool("◀", "Previous page", lambda: self.go_to_page(self.current_page() - 1))
+        self.next = tool("▶", "Next page", lambda: self.go_to_page(self.current_page() + 1))
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.zoom_out, self.zoom_in, self.fit, self.previous, self.page_label, self.next):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.status)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        self.view.pageNavigator().currentPageChanged.connect(lambda _p: self._update_page_label())
+        self.document.statusChanged.connect(self._status_changed)
+
+    def show_message(self, text: str) -> None:
+        self.status.setText(text)
+
+    def show_pdf(self, pdf: bytes, caption: str) -> None:
+        buffer = QBuffer(self)
+        buffer.setData(QByteArray(pdf))
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self.document.close()
+        self.document.load(buffer)
+        if self._buffer is not None:
+            self._buffer.deleteLater()
+        self._buffer = buffer
+        self.status.setText(caption)
+
+    def clear(self) -> None:
+        self.document.close()
+        self.status.setText("Select an application to preview its certificate.")
+        self._update_page_label()
+
+    def _status_changed(self, status: QPdfDocument.Status) -> None:
+        if status == QPdfDocument.Status.Ready:
+            self.go_to_page(0)
+            self._update_page_label()
+            self.document_shown.emit(self.document.pageCount())
+        elif status == QPdfDocument.Status.Error:
+            self.status.setText("The preview could not be shown: the PDF did not load.")
+
+    def current_page(self) -> int:
+        return self.view.pageNavigator().currentPage()
+
+    def go_to_page(self, page: int) -> None:
+        count = self.document.pageCount()
+        if count:
+            self.view.pageNavigator().jump(min(max(page, 0), count - 1), QPointF(), 0)
+        self._update_page_label()
+
+    def step_zoom(self, direction: int) -> None:
+        current = self.view.zoomFactor()
+        if self.view.zoomMode() != QPdfView.ZoomMode.Custom:
+            current = 1.0
+        steps = [z for z in ZOOM_STEPS if (z > current + 1e-6 if direction > 0 else z < current - 1e-6)]
+        target = (steps[0] if direction > 0 else steps[-1]) if steps else current
+        self.view.setZoomMode(QPdfView.ZoomMode.Custom)
+        self.view.setZoomFactor(target)
+
+    def fit_width(self) -> None:
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+
+    def _update_page_label(self) -> None:
+        count = self.document.pageCount()
+        self.page_label.setText(f"Page {self.current_page() + 1} of {count}" if count else "")
+        self.previous.setEnabled(count > 1 and self.current_page() > 0)
+        self.next.setEnabled(count > 1 and self.current_page() < count - 1)
