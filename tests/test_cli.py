@@ -56,3 +56,19 @@ def test_bad_setting_is_reported_by_the_cli(demo_store: Path, monkeypatch: pytes
     monkeypatch.setenv("ORIGIN_DESK_LOG_LEVEL", "chatty")
     assert main(["list"]) == 2
     assert "ORIGIN_DESK_LOG_LEVEL" in capsys.readouterr().err
+
+
+def test_render_writes_the_preview_of_a_demo_application(demo_store: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    out = tmp_path / "preview.pdf"
+    assert main(["render", "APP-2026-000042", "--out", str(out)]) == 0
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "APP-2026-000042" in text
+
+
+def test_render_unknown_application_says_so(demo_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "none.pdf"
+    assert main(["render", "APP-1999-999999", "--out", str(out)]) == 2
+    assert "APP-1999-999999 is not in the store" in capsys.readouterr().err
+    assert not out.exists()
