@@ -32,7 +32,7 @@ $(STAMPS)/system: installers/system-packages.txt installers/ensure-system-packag
 
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/system
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
 	@mkdir -p $(STAMPS) && touch $@
 
 clean:

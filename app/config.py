@@ -9,7 +9,6 @@ raises :class:`ConfigError` naming the key, where it came from and what it expec
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,6 +217,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
 def _read_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
+    import tomllib  # only when there is a file to read
+
     try:
         with path.open("rb") as handle:
             content = tomllib.load(handle)

@@ -72,8 +72,9 @@ def load_queue(engine: Engine, query: QueueQuery = QueueQuery()) -> list[QueueRo
              office, id_) in _fetch_raw(connection, queue_statement(query)):
             name, iec, exporter_hay = exporters[exporter_id]
             append((
-                number, share(kind, kind), share(status, status), since, name, iec, consignee,
-                share(dest, dest), hs, fob, users[claimed], offices[office], id_,
+                number, share(kind, kind), share(status, status), since, name, iec,
+                share(consignee, consignee), share(dest, dest), share(hs, hs), fob,
+                users[claimed], offices[office], id_,
                 f"{number.lower()}{exporter_hay}\t{consignee.lower()}\t{hs}",
             ))
     return rows

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.config import Config, ConfigError, load_config
 from app.errors import UserFacingError
-from app.logs import setup_logging
 from app.services.queue_rows import Col
 from app.views.main_window import DeskWindow
 from app.views.tasks import run_task, wait_for_tasks
@@ -31,8 +30,10 @@ WINDOW_SHOWN_HOOKS: list[Callable[[DeskWindow], None]] = []
 
 
 def _open_desk(config: Config, officer: str | None, progress: Callable[[str], None]) -> Desk:
+    from app.logs import setup_logging  # on the worker: not needed to show a window
     from app.services.desk import Desk, open_central
 
+    setup_logging(config)
     progress("Opening the store…")
     desk = Desk(open_central(config, progress), config)
     if officer:
@@ -49,7 +50,6 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
     except ConfigError as exc:
         QMessageBox.critical(None, "Origin Desk — settings", str(exc))
         return 2
-    setup_logging(config)
 
     window = DeskWindow()
     window.show()

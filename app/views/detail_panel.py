@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 if TYPE_CHECKING:
     from app.services.desk import ApplicationDetail
+    from app.views.preview_pane import PreviewPane
 
-from app.views.preview_pane import PreviewPane
 
 
 class SmallTableModel(QAbstractTableModel):
@@ -90,20 +90,46 @@ class DetailPanel(QWidget):
         self.tabs.addTab(self.cost_sheet, "C&ost sheet")
         self.tabs.addTab(_table(self.documents_model, 1), "&Documents")
         self.tabs.addTab(_table(self.history_model, 4), "&History")
-        self.preview = PreviewPane()
-        self.tabs.addTab(self.preview, "Pre&view")
+        # QtPdf loads on first use of the tab, not at start-up
+        self._preview_placeholder = QWidget()
+        self._preview: PreviewPane | None = None
+        self.tabs.addTab(self._preview_placeholder, "Pre&view")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.tabs)
         self.detail: ApplicationDetail | None = None
 
+    @property
+    def preview(self) -> PreviewPane:
+        """The preview pane, created (and QtPdf loaded) the first time it is needed."""
+        if self._preview is None:
+            from app.views.preview_pane import PreviewPane
+
+            index = self.tabs.indexOf(self._preview_placeholder)
+            current = self.tabs.currentIndex()
+            self._preview = PreviewPane()
+            self.tabs.blockSignals(True)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, self._preview, "Pre&view")
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            self._preview_placeholder.deleteLater()
+        return self._preview
+
+    def is_preview_current(self) -> bool:
+        current = self.tabs.currentWidget()
+        return current is self._preview_placeholder or (
+            self._preview is not None and current is self._preview
+        )
+
     def clear(self) -> None:
         self.detail = None
         self.title.setText("Select an application in the queue.")
         self.fields.clear()
         self.cost_sheet.clear()
-        self.preview.clear()
+        if self._preview is not None:
+            self._preview.clear()
         for model in (self.goods_model, self.documents_model, self.history_model):
             model.set_rows([])
 

@@ -196,7 +196,7 @@ class DeskWindow(QMainWindow):
         self.office_combo.currentIndexChanged.connect(lambda _i: self.reload_queue())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.detail.tabs.currentChanged.connect(
-            lambda _i: self.load_preview() if self.detail.tabs.currentWidget() is self.detail.preview else None
+            lambda _i: self.load_preview() if self.detail.is_preview_current() else None
         )
         self.model.modelReset.connect(self._after_reset)
 
@@ -314,7 +314,7 @@ class DeskWindow(QMainWindow):
             self.detail.show_detail(detail)
             self._enable_actions(detail.allowed)
             self.detail_loaded.emit()
-            if self.detail.tabs.currentWidget() is self.detail.preview:
+            if self.detail.is_preview_current():
                 self.load_preview()
 
         run_task(lambda: desk.detail(application_id), arrived, self.show_error, owner=self)
