@@ -6,12 +6,19 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import Base, utcnow
 from app.models.enums import ApplicationKind, ApplicationStatus, DocumentKind
 from app.models.exporters import Applicant, Exporter
 from app.models.organisation import Office, User
+from app.models.validation import (
+    check_country,
+    check_hs_code,
+    check_money,
+    check_quantity,
+    check_unit,
+)
 
 
 class Application(Base):
@@ -94,6 +101,11 @@ class Application(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @validates("consignee_country", "destination_country", "origin_country",
+               "foreign_origin_country", "foreign_certificate_country")
+    def _check_country(self, key: str, value: str | None) -> str | None:
+        return None if value is None else check_country(value, key.replace("_", " "))
+
     def refresh_search_fields(self) -> None:
         self.hs_codes = " ".join(dict.fromkeys(line.hs_code for line in self.goods))[:400]
         self.total_fob = sum((line.fob_value for line in self.goods), Decimal("0"))
@@ -120,6 +132,22 @@ class GoodsLine(Base):
     origin_criterion: Mapped[str | None] = mapped_column(String(40), default=None)
 
     application: Mapped[Application] = relationship(back_populates="goods")
+
+    @validates("hs_code")
+    def _check_hs(self, _key: str, value: str) -> str:
+        return check_hs_code(value)
+
+    @validates("quantity", "gross_weight_kg")
+    def _check_quantity(self, key: str, value: object) -> Decimal:
+        return check_quantity(value, key.replace("_", " "))
+
+    @validates("unit")
+    def _check_unit(self, _key: str, value: str) -> str:
+        return check_unit(value)
+
+    @validates("fob_value")
+    def _check_fob(self, _key: str, value: object) -> Decimal:
+        return check_money(value, "FOB value")
 
 
 class CostSheet(Base):

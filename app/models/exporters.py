@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import Base
+from app.models.validation import check_gstin, check_iec
 
 
 class Exporter(Base):
@@ -28,6 +29,10 @@ class Exporter(Base):
         back_populates="exporter", cascade="all, delete-orphan"
     )
 
+    @validates("iec")
+    def _check_iec(self, _key: str, value: str) -> str:
+        return check_iec(value)
+
 
 class GstRegistration(Base):
     __tablename__ = "gst_registrations"
@@ -38,6 +43,10 @@ class GstRegistration(Base):
     state: Mapped[str] = mapped_column(String(60), default="")
 
     exporter: Mapped[Exporter] = relationship(back_populates="gst_registrations")
+
+    @validates("gstin")
+    def _check_gstin(self, _key: str, value: str) -> str:
+        return check_gstin(value)
 
 
 class ExporterBranch(Base):
