@@ -67,9 +67,13 @@ STATUS_FILTERS: dict[StatusFilter, tuple[str, frozenset[str] | None]] = {
 
 
 def filter_rows(
-    rows: Iterable[QueueRow], text: str = "", statuses: frozenset[str] | None = None
+    rows: Iterable[QueueRow], text: str = "", statuses: frozenset[str] | None = None,
+    kind: str | None = None,
 ) -> list[QueueRow]:
-    """Rows whose status is among ``statuses`` and whose searchable text has every word."""
+    """Rows of ``kind`` whose status is among ``statuses`` and whose searchable text has
+    every word of ``text``."""
+    if kind is not None:
+        rows = [r for r in rows if r[Col.KIND] == kind]
     words = text.lower().split()
     if statuses is None and not words:
         return list(rows)

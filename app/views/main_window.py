@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserFacingError
-from app.models.enums import Action
+from app.models.enums import Action, ApplicationKind
 from app.services.queue_rows import STATUS_FILTERS, Col, QueueRow, StatusFilter
 from app.views.detail_panel import DetailPanel
 from app.views.queue_model import OfficeQueueModel
@@ -78,6 +78,13 @@ class DeskWindow(QMainWindow):
         self.office_combo.setMinimumWidth(220)
         toolbar.addWidget(QLabel(" Office: "))
         toolbar.addWidget(self.office_combo)
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem("All kinds", None)
+        for kind in ApplicationKind:
+            self.kind_combo.addItem(kind.label, kind.value)
+        self.kind_combo.setToolTip("Show only applications of this kind")
+        toolbar.addWidget(QLabel("  Kind: "))
+        toolbar.addWidget(self.kind_combo)
         toolbar.addSeparator()
         self.search = QLineEdit()
         self.search.setPlaceholderText(
@@ -194,6 +201,9 @@ class DeskWindow(QMainWindow):
         self.search.returnPressed.connect(self._apply_search)
         self.status_tabs.currentChanged.connect(self._status_changed)
         self.office_combo.currentIndexChanged.connect(lambda _i: self.reload_queue())
+        self.kind_combo.currentIndexChanged.connect(
+            lambda _i: self.model.set_kind_filter(self.kind_combo.currentData())
+        )
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.detail.tabs.currentChanged.connect(
             lambda _i: self.load_preview() if self.detail.is_preview_current() else None

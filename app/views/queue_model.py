@@ -50,6 +50,7 @@ class OfficeQueueModel(QAbstractTableModel):
         self._rows: list[QueueRow] = []
         self._text = ""
         self._status = StatusFilter.ALL
+        self._kind: str | None = None
         self._sort: tuple[int, bool] = (Col.WAITING_SINCE, False)
         self._now = utcnow()
         self._bold = QFont()
@@ -83,15 +84,20 @@ class OfficeQueueModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(i, 0), self.index(i, VISIBLE_COLUMNS - 1))
                 break
 
+    def set_kind_filter(self, kind: str | None) -> None:
+        if kind != self._kind:
+            self._kind = kind
+            self._apply()
+
     def _apply(self) -> None:
         self.beginResetModel()
-        rows = filter_rows(self._all, self._text, STATUS_FILTERS[self._status][1])
+        rows = filter_rows(self._all, self._text, STATUS_FILTERS[self._status][1], self._kind)
         column, descending = self._sort
         self._rows = sort_rows(rows, column, descending)
         self.endResetModel()
 
     def counts(self) -> dict[StatusFilter, int]:
-        return status_counts(filter_rows(self._all, self._text, None))
+        return status_counts(filter_rows(self._all, self._text, None, self._kind))
 
     def row_at(self, row: int) -> QueueRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -199,3 +199,14 @@ def test_preview_shows_the_draft_certificate_pdf(qtbot, window: DeskWindow) -> N
     with qtbot.waitSignal(window.preview_loaded, timeout=20_000):
         window.move_selection(1)
     qtbot.waitUntil(lambda: window.detail.detail.number in preview.status.text(), timeout=10_000)  # type: ignore[union-attr]
+
+
+def test_kind_filter_combines_with_status_and_search(qtbot, window: DeskWindow) -> None:  # type: ignore[no-untyped-def]
+    window.status_tabs.setCurrentIndex(StatusFilter.ALL)
+    everything = window.model.rowCount()
+    window.kind_combo.setCurrentIndex(window.kind_combo.findData("back_to_back"))
+    kinds = {window.model.row_at(i)[Col.KIND] for i in range(window.model.rowCount())}
+    assert kinds == {"back_to_back"} and window.model.rowCount() < everything
+    assert f"All ({window.model.rowCount():,})" == window.status_tabs.tabText(StatusFilter.ALL)
+    window.kind_combo.setCurrentIndex(0)
+    assert window.model.rowCount() == everything
