@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # Modules that contribute commands; each has register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
     "app.commands",
+    "app.admin_commands",
     "app.imaging.commands",
     "app.documents.commands",
     "app.signing.commands",

@@ -84,14 +84,27 @@ def describe_char(char: str) -> str:
     return f"'{char}' ({code} {name})".replace(" )", ")")
 
 
+def _where(index: int, length: int) -> str:
+    if length > 1 and index == 0:
+        return " (the start)"
+    if length > 1 and index == length - 1:
+        return " (the end)"
+    return ""
+
+
 def _display(value: str, bad: list[int], secret: bool) -> str:
-    """The value on one line with a caret line under the bad positions."""
+    """The value on one line with a caret line under the bad positions.
+
+    ASCII only, so that the carets stay under their characters in any fixed-width font:
+    a blank or invisible character is drawn as '_', a hidden (secret) one as '*'."""
     shown = []
     for i, char in enumerate(value):
         if i in bad:
-            shown.append("␣" if char.isspace() or not char.isprintable() else char)
+            visible = char.isprintable() and not char.isspace() and unicodedata.category(
+                char)[0] not in "CZM" and unicodedata.east_asian_width(char) not in "WF"
+            shown.append(char if visible else "_")
         elif secret:
-            shown.append("•")
+            shown.append("*")
         else:
             shown.append(char if char.isprintable() else "?")
     carets = "".join("^" if i in bad else " " for i in range(len(value))).rstrip()
@@ -110,7 +123,8 @@ def check_gateway_value(value: str, alphabet: Alphabet, field: str) -> str:
     bad = [i for i, char in enumerate(value) if not alphabet.allows(char)]
     if bad:
         shown = bad[:5]
-        problems = "; ".join(f"position {i + 1}: {describe_char(value[i])}" for i in shown)
+        problems = "; ".join(
+            f"position {i + 1}{_where(i, len(value))}: {describe_char(value[i])}" for i in shown)
         if len(bad) > len(shown):
             problems += f"; and {len(bad) - len(shown)} more"
         hint = ""

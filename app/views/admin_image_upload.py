@@ -9,6 +9,7 @@ never queues more than one render behind the running one.
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,7 +109,7 @@ class ImageUploadDialog(QDialog):
         noun = "stamp" if target.kind == "stamp" else "signature"
         self.setWindowTitle(f"Upload {noun} — Origin Desk")
 
-        title = QLabel(f"<b>{target.title}</b>")
+        title = QLabel(f"<b>{html.escape(target.title)}</b>")
         hint = QLabel(
             f"Choose a scan or a phone photo of the {noun} on paper. The paper is removed "
             "automatically; check the result below and adjust the strength if needed. "

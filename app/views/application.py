@@ -56,6 +56,8 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
     for hook in WINDOW_SHOWN_HOOKS:
         hook(window)
 
+    state: dict[str, object] = {}
+
     def fail(title: str, exc: BaseException) -> None:
         if not isinstance(exc, UserFacingError):
             log.error("%s failed", title, exc_info=exc)
@@ -80,6 +82,12 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
             except UserFacingError as exc:
                 fail("sign in", exc)
                 return
+        if desk.user is not None and desk.user.role == "administrator":
+            from app.views.admin_window import open_admin_window
+
+            state["admin_window"] = open_admin_window(desk)  # keep a reference
+            window.close()
+            return
         window.attach(desk)
         window.reload_queue()
         if screenshot:

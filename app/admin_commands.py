@@ -1,0 +1,212 @@
+"""`origin-desk admin …`: the administrator's services from the command line, for
+automation (same rules, same audit events as the window).
+
+    origin-desk admin --as admin@igcc.org.in offices
+    origin-desk admin --as admin@igcc.org.in set-gateway MUM --merchant-id IGCCMUM1 < key.txt
+    origin-desk admin --as admin@igcc.org.in approve tarun.bose@igcc.org.in --office MUM
+    origin-desk admin --as admin@igcc.org.in upload-stamp MUM stamp-photo.jpg
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from app.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from app.services.admin import AgencyAdmin
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    admin = subparsers.add_parser("admin", help="agency administration: offices, users, "
+                                  "payment gateway, stamps and signatures")
+    admin.add_argument("--as", dest="admin_email", required=True, metavar="EMAIL",
+                       help="the administrator acting (their e-mail address)")
+    actions = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+
+    actions.add_parser("offices", help="list the agency's offices").set_defaults(
+        func=_wrap(_offices))
+    users = actions.add_parser("users", help="list the agency's users")
+    users.add_argument("--pending", action="store_true", help="only pending registrations")
+    users.set_defaults(func=_wrap(_users))
+
+    gateway = actions.add_parser(
+        "set-gateway", help="set an office's payment gateway Merchant ID and Checksum key; "
+        "the key is read from standard input (one line), never from the command line")
+    gateway.add_argument("office", metavar="OFFICE", help="office code, e.g. MUM")
+    gateway.add_argument("--merchant-id", required=True)
+    gateway.set_defaults(func=_wrap(_set_gateway))
+
+    wallet = actions.add_parser("ewallet", help="switch an office's e-wallet on or off")
+    wallet.add_argument("office", metavar="OFFICE")
+    wallet.add_argument("state", choices=("on", "off"))
+    wallet.set_defaults(func=_wrap(_ewallet))
+
+    approve = actions.add_parser("approve", help="approve a pending officer registration")
+    approve.add_argument("email")
+    approve.add_argument("--office", action="append", required=True, metavar="CODE",
+                         help="an office the officer serves (repeat for several)")
+    approve.set_defaults(func=_wrap(_approve))
+    for name, text in (("refuse", "refuse a pending registration"),
+                       ("deactivate", "deactivate an active user"),
+                       ("activate", "activate a deactivated user")):
+        command = actions.add_parser(name, help=text)
+        command.add_argument("email")
+        if name != "activate":
+            command.add_argument("--reason", default="")
+        command.set_defaults(func=_wrap(_status), status_action=name)
+    mapping = actions.add_parser("map", help="set the offices an officer serves")
+    mapping.add_argument("email")
+    mapping.add_argument("--office", action="append", default=[], metavar="CODE")
+    mapping.set_defaults(func=_wrap(_map))
+    domains = actions.add_parser("domains", help="set the agency's official e-mail domains")
+    domains.add_argument("domain", nargs="+")
+    domains.set_defaults(func=_wrap(_domains))
+
+    for kind in ("stamp", "signature"):
+        upload = actions.add_parser(
+            f"upload-{kind}", help=f"clean a scan or photo and store it as the "
+            f"{'office' if kind == 'stamp' else 'officer'}'s {kind}")
+        upload.add_argument("owner", metavar="OFFICE" if kind == "stamp" else "EMAIL")
+        upload.add_argument("image", metavar="FILE")
+        upload.add_argument("--strength", type=float, default=0.5,
+                            help="0 keeps faint ink … 1 removes the most (default 0.5)")
+        upload.set_defaults(func=_wrap(_upload), kind=kind)
+
+    audit = actions.add_parser("audit", help="the latest administrative events")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.set_defaults(func=_wrap(_audit))
+
+
+Handler = Callable[[argparse.Namespace, "AgencyAdmin"], int]
+
+
+def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from app.config import load_config
+        from app.services.admin import AgencyAdmin
+        from app.services.desk import open_central
+
+        engine = open_central(load_config())
+        try:
+            return handler(args, AgencyAdmin.for_email(engine, args.admin_email))
+        finally:
+            engine.dispose()
+
+    return run
+
+
+def _office_id(admin: AgencyAdmin, code: str) -> int:
+    for office in admin.offices():
+        if office.code == code:
+            return int(office.id)
+    raise UserFacingError(f"No office with the code {code!r} in your agency.")
+
+
+def _user_id(admin: AgencyAdmin, email: str) -> int:
+    wanted = email.strip().lower()
+    for user in admin.users():
+        if user.email == wanted:
+            return int(user.id)
+    raise UserFacingError(f"No user {email!r} in your agency.")
+
+
+def _offices(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    for o in admin.offices():
+        wallet = "on " if o.ewallet_enabled else "off"
+        print(f"{o.code:<6} {o.name:<32} {o.place:<14} e-wallet {wallet}"
+              f"  merchant {o.merchant_id or '—':<16} key {o.checksum_key_hint or '—':<20} "
+              f"stamp {'yes' if o.has_stamp else 'MISSING'}")
+    return 0
+
+
+def _users(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    rows = admin.pending_registrations() if args.pending else admin.users()
+    for u in rows:
+        print(f"{u.email:<36} {u.full_name:<22} {u.role:<13} {u.status:<11} "
+              f"{','.join(u.office_codes) or '—'}")
+    return 0
+
+
+def _set_gateway(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    if sys.stdin.isatty():
+        import getpass
+
+        key = getpass.getpass("Checksum key (not shown): ")
+    else:
+        line = sys.stdin.readline()
+        key = line[:-1] if line.endswith("\n") else line  # the line's end, nothing else
+        key = key[:-1] if key.endswith("\r") else key
+    row = admin.set_gateway(_office_id(admin, args.office), args.merchant_id, key)
+    print(f"{row.code}: merchant ID {row.merchant_id}, checksum key {row.checksum_key_hint}")
+    return 0
+
+
+def _ewallet(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    row = admin.set_ewallet(_office_id(admin, args.office), args.state == "on")
+    print(f"{row.code}: e-wallet {'on' if row.ewallet_enabled else 'off'}")
+    return 0
+
+
+def _approve(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    offices = [_office_id(admin, code) for code in args.office]
+    row = admin.approve(_user_id(admin, args.email), offices)
+    print(f"{row.email}: {row.status}, offices {', '.join(row.office_codes)}")
+    return 0
+
+
+def _status(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    uid = _user_id(admin, args.email)
+    if args.status_action == "refuse":
+        row = admin.refuse(uid, args.reason)
+    elif args.status_action == "activate":
+        row = admin.activate(uid)
+    else:
+        result = admin.deactivate(uid, args.reason)
+        row = result.user
+        if result.claims_held:
+            print(f"note: {row.full_name} still holds the claim on "
+                  f"{', '.join(result.claims_held)}", file=sys.stderr)
+    print(f"{row.email}: {row.status}")
+    return 0
+
+
+def _map(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    offices = [_office_id(admin, code) for code in args.office]
+    row = admin.set_officer_offices(_user_id(admin, args.email), offices)
+    print(f"{row.email}: offices {', '.join(row.office_codes) or 'none'}")
+    return 0
+
+
+def _domains(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    agency = admin.set_email_domains(args.domain)
+    print(f"{agency.code}: {', '.join(agency.email_domains)}")
+    return 0
+
+
+def _upload(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    from app.services.admin_images import prepare_upload
+
+    upload = prepare_upload(args.image, args.kind)
+    cleaned = upload.render(args.strength)
+    for warning in cleaned.warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    png = cleaned.png()  # refuses when no ink was found
+    if args.kind == "stamp":
+        admin.set_office_stamp(_office_id(admin, args.owner), png, source=upload.name)
+    else:
+        admin.set_officer_signature(_user_id(admin, args.owner), png, source=upload.name)
+    print(f"{args.owner}: {args.kind} stored ({cleaned.width}×{cleaned.height} px, "
+          f"{len(png) / 1024:,.0f} KB)")
+    return 0
+
+
+def _audit(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    for e in admin.audit_log(limit=args.limit):
+        change = e.change.replace("\n", "; ")
+        print(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.actor}  {e.action}  {e.entity}  {change}"
+              + (f"  ({e.note})" if e.note else ""))
+    return 0
