@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "app.commands",
     "app.admin_commands",
+    "app.issuing_commands",
     "app.imaging.commands",
     "app.documents.commands",
     "app.signing.commands",

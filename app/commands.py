@@ -42,10 +42,13 @@ def run_demo(args: argparse.Namespace) -> int:
     if path.exists() and not args.reset:
         print(f"The demo store exists at {path}; use --reset to recreate it.")
         return 0
+    from app.signing.demo_token import prepare_demo_signing
     from app.store.demo import create_demo_store
 
-    create_demo_store(path)
-    print(f"Demo store created at {path}")
+    engine = create_demo_store(path)
+    prepare_demo_signing(config, engine, reset=True)
+    engine.dispose()
+    print(f"Demo store created at {path}; demo token ORIGIN-DESK-DEMO, PIN 123456")
     return 0
 
 

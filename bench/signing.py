@@ -3,9 +3,10 @@
 Keys returned by :func:`run`:
 
 * ``issue_ms_per_certificate``: median milliseconds per certificate over a 100-certificate
-  batch in one token session: ``render(i)`` (a trivial reportlab page unless another
-  renderer is passed) + ``TokenSession.sign_pdf`` (PAdES B-B, visible field with a stamp
-  image). Target: <= 30 ms on SoftHSM2.
+  batch in one token session, through ``app.services.issuing.Issuer.issue_one``: reserve the
+  number, render the certificate (``app.documents``, QR payload signed on the token), PAdES
+  B-B signature with the stamp + signature appearance, record certificate, PDF, fee and
+  workflow in a SQLite demo store. Target: <= 30 ms on SoftHSM2.
 * ``raw_sign_ms``: median milliseconds of one raw ``C_Sign`` (CKM_SHA256_RSA_PKCS) with the
   same key, measured in the same run on the token thread.
 * ``issue_ratio_vs_raw_sign``: ``issue_ms_per_certificate / raw_sign_ms`` (how many raw
@@ -75,13 +76,54 @@ def _stamp_png() -> bytes:
     return buffer.getvalue()
 
 
-def run(render: Callable[[int], bytes] | None = None) -> dict[str, float]:
-    from app.signing.token_session import open_token_session
+def _bench_store(root: Path, cert_der: bytes, key_id: bytes, trust: Path,
+                 sub_der: bytes) -> tuple:
+    """A seeded demo SQLite store with >= BATCH + 3 approved applications for one officer,
+    whose DSC (the bench token's certificate) is registered."""
+    from sqlalchemy import select, update
+
+    from app.config import load_config
+    from app.models import Application, ApplicationStatus, User
+    from app.services.dsc import register_dsc
+    from app.signing.certificates import CertificateInfo
+    from app.store.central import session_factory
+    from app.store.demo import create_demo_store
+
+    os.environ["ORIGIN_DESK_HOME"] = str(root)
+    os.environ["ORIGIN_DESK_TRUST_DIR"] = str(trust)
+    engine = create_demo_store(root / "demo-central.sqlite")
+    config = load_config()
+    with session_factory(engine)() as session, session.begin():
+        officer = session.scalars(select(User).where(User.email.like("rahul.menon@%"))).one()
+        offices = [o.id for o in officer.offices]
+        mine = Application.office_id.in_(offices)
+        approved = list(session.scalars(select(Application.id).where(
+            mine, Application.status == ApplicationStatus.APPROVED)))
+        if len(approved) < BATCH + 3:  # top up from waiting applications (bench data only)
+            extra = list(session.scalars(select(Application.id).where(
+                mine, Application.status == ApplicationStatus.SUBMITTED,
+                Application.kind != "in_lieu").limit(BATCH + 3 - len(approved))))
+            session.execute(update(Application).where(Application.id.in_(extra))
+                            .values(status=ApplicationStatus.APPROVED))
+            approved += extra
+        officer_id = officer.id
+    register_dsc(engine, config, user_id=officer_id,
+                 certificate=CertificateInfo.from_der(cert_der, key_id=key_id),
+                 intermediates=[sub_der])
+    return engine, config, officer_id, approved[: BATCH + 3]
+
+
+def run(render: Callable[[int], bytes] | None = None, profile: str | None = None) -> dict[str, float]:
+    """The real issue path: ``Issuer.issue_one`` = reserve number + render (app.documents,
+    QR signed on the token) + PAdES sign with the stamp/signature appearance + record
+    (certificate, PDF, fee, workflow) in a SQLite store; one token session for the batch."""
+    from app.services.issuing import Issuer
     from app.signing.token_thread import run_in_token_thread
     from tests.support.pki import KeySpec, SoftHsm, make_test_ca
 
     render = render or trivial_render
-    previous_conf = os.environ.get("SOFTHSM2_CONF")
+    saved = {k: os.environ.get(k) for k in ("SOFTHSM2_CONF", "ORIGIN_DESK_HOME",
+                                             "ORIGIN_DESK_TRUST_DIR", "ORIGIN_DESK_PKCS11_MODULES")}
     with tempfile.TemporaryDirectory(prefix="bench-signing-") as tmp:
         hsm = SoftHsm(Path(tmp) / "hsm")
         hsm.activate()
@@ -89,44 +131,38 @@ def run(render: Callable[[int], bytes] | None = None) -> dict[str, float]:
             ca = make_test_ca("Bench")
             token = hsm.make_token("BENCH-DSC", ca, [KeySpec("sign", "rsa")], pin=_BENCH_PIN)
             cert = token.certs["sign"]
-            stamp = _stamp_png()
-            session = open_token_session(
-                module_paths=[hsm.module],
-                token_label="BENCH-DSC",
-                ask_pin=lambda info, warnings: _BENCH_PIN,
-                registered_fingerprints={cert.fingerprint},
-                trust_roots=[ca.root_cert],
-            )
+            trust = ca.write_trust_dir(Path(tmp) / "trust")
+            os.environ["ORIGIN_DESK_PKCS11_MODULES"] = hsm.module
+            engine, config, officer_id, ids = _bench_store(Path(tmp) / "home", cert.der,
+                                                           cert.key_id, trust, ca.sub_der)
+            issuer = Issuer(engine, config, officer_id)
+            session = issuer.open_token_session(lambda info, warnings: _BENCH_PIN)
             with session:
-                for i in range(3):  # warm-up: imports, fonts, first CMS
-                    session.sign_pdf(
-                        render(i),
-                        field_name="Sig",
-                        page=0,
-                        box=BOX,
-                        stamp_png=stamp,
-                        stamp_text="warm-up",
-                    )
+                for app_id in ids[:3]:  # warm-up: imports, fonts, first CMS
+                    issuer.issue_one(app_id, session)
                 per_cert = []
-                for i in range(BATCH):
+                profiler = None
+                if profile:
+                    import cProfile
+
+                    profiler = cProfile.Profile()
+                    profiler.enable()
+                for app_id in ids[3:]:
                     start = time.perf_counter()
-                    pdf = render(i)
-                    session.sign_pdf(
-                        pdf,
-                        field_name="OfficerSignature",
-                        page=0,
-                        box=BOX,
-                        stamp_png=stamp,
-                        stamp_text=f"Signed BENCH/{i:06d}",
-                    )
+                    issuer.issue_one(app_id, session)
                     per_cert.append((time.perf_counter() - start) * 1000)
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(profile)
                 raw_ms = run_in_token_thread(_raw_sign_times, session._key)
+            engine.dispose()
             cli_ms = _pyhanko_cli_times(hsm, token.label, Path(tmp), render)
         finally:
-            if previous_conf is None:
-                os.environ.pop("SOFTHSM2_CONF", None)
-            else:
-                os.environ["SOFTHSM2_CONF"] = previous_conf
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     issue = statistics.median(per_cert)
     raw = statistics.median(raw_ms)
     cli = statistics.median(cli_ms)
@@ -189,4 +225,4 @@ def _pyhanko_cli_times(
 if __name__ == "__main__":  # pragma: no cover
     import json
 
-    print(json.dumps(run(), indent=2))
+    print(json.dumps(run(profile=sys.argv[1] if len(sys.argv) > 1 else None), indent=2))

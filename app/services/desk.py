@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.config import Config
 from app.errors import UserFacingError
@@ -105,11 +106,21 @@ class ApplicationDetail:
 def open_central(config: Config, progress: Callable[[str], None] | None = None) -> Engine:
     """The central store's engine; on first start of the embedded demo, create the demo."""
     if config.is_embedded and not config.demo_store_path.exists():
+        from app.signing.demo_token import prepare_demo_signing
         from app.store.demo import create_demo_store
 
         log.info("creating the embedded demo store at %s", config.demo_store_path)
-        return create_demo_store(config.demo_store_path, progress=progress)
-    return central_engine(config)
+        engine = create_demo_store(config.demo_store_path, progress=progress)
+        if progress:
+            progress("Preparing the demo signing token…")
+        prepare_demo_signing(config, engine)
+        return engine
+    engine = central_engine(config)
+    if config.is_embedded:
+        from app.signing.demo_token import activate_demo_token
+
+        activate_demo_token(config)  # points SOFTHSM2_CONF at the demo token, if there is one
+    return engine
 
 
 class Desk:
@@ -220,6 +231,13 @@ class Desk:
             if actor is None:
                 raise UserFacingError("Sign in before acting on applications.")
             perform(session, app, action, actor, text=text)
+            try:
+                session.flush()
+            except StaleDataError:
+                raise UserFacingError(
+                    f"Application {app.number} was changed at another desk meanwhile; it has "
+                    "been reloaded. Check it and try again."
+                ) from None
         log.info("%s %s by %s", action, application_id, self.user.email if self.user else "?")
 
     def _actor(self, session: Session) -> User | None:

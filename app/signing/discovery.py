@@ -203,7 +203,13 @@ def discover_from_config(cfg: Any, *, rescan: bool = True) -> Discovery:
 def _discover(paths: list[str], explicit: bool, rescan: bool) -> Discovery:
     modules: list[ModuleStatus] = []
     tokens: list[TokenInfo] = []
+    seen: set[str] = set()
     for path in dict.fromkeys(paths):
+        # one module file reached by two paths (a symlink) must be loaded once
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
         if not os.path.isfile(path):
             if explicit:
                 raise ModuleNotFound(path, "file not found")

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Config
+from app.store.connection import AskPassword, engine_options, url_with_password
 
 
 def sqlite_engine(path: Path | str, *, echo: bool = False) -> Engine:
@@ -39,11 +40,21 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
-def central_engine(config: Config) -> Engine:
-    """The engine of the configured central store (the demo file when none is configured)."""
+def central_engine(config: Config, ask_password: AskPassword | None = None) -> Engine:
+    """The engine of the configured central store (the demo file when none is configured).
+
+    The password comes from the OS keyring, else from ``ask_password`` (a prompt), never
+    from a file; TLS parameters ride in the URL's query (see ``app.store.connection``)."""
     if config.is_embedded:
         return sqlite_engine(config.demo_store_path)
-    return create_engine(config.central_url, pool_pre_ping=True)
+    return engine_for_url(config.central_url, ask_password)
+
+
+def engine_for_url(raw_url: str, ask_password: AskPassword | None = None) -> Engine:
+    url = url_with_password(raw_url, ask_password)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return sqlite_engine(url.database)
+    return create_engine(url, **engine_options(url))  # type: ignore[arg-type]
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,7 +6,10 @@ with real HS codes, partner countries that fit each agreement, and cost sheets f
 preferential ones. The same ``seed`` and ``today`` always give the same rows.
 
 Rows go in through Core bulk inserts: the ORM's unit of work is several times slower for
-tens of thousands of rows and nothing here needs identity tracking.
+tens of thousands of rows and nothing here needs identity tracking. The schema comes from
+the Alembic migrations (``app.store.schema.upgrade``), like any central store's: rows go
+into the initial revision's tables, then the later revisions add the change-sequence
+triggers and take the seed's ``change_seq`` numbering up.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from app.models import (
     ApplicationKind,
     ApplicationStatus,
     AuditEvent,
-    Base,
     Certificate,
     CertificateNumber,
     CertificateStatus,
@@ -52,11 +54,13 @@ from app.models import (
 from app.models.agreements import trade_agreements
 from app.models.validation import RESOURCES, gstin_check_character
 from app.store.central import sqlite_engine
+from app.store.schema import upgrade
 
 log = logging.getLogger(__name__)
 
 DEMO_SEED = 20241221
 DEMO_APPLICATIONS = 2000
+SEED_REVISION = "0001_initial"
 AGENCY_CODE = "IGCC"
 AGENCY_DOMAIN = "igcc.org.in"
 OFFICES = (
@@ -121,8 +125,11 @@ def create_demo_store(
     for suffix in ("", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     engine = sqlite_engine(tmp)
-    Base.metadata.create_all(engine)
+    # the same migrations as a PostgreSQL central store; rows go in before the change-sequence
+    # triggers exist (the seed numbers change_seq itself, the later revision takes it up)
+    upgrade(engine, SEED_REVISION)
     seed_demo(engine, today=today or dt.date.today(), applications=applications, progress=progress)
+    upgrade(engine)
     engine.dispose()
     tmp.rename(path)  # a half-seeded store never takes the demo's name
     log.info("demo store created at %s with %d applications", path, applications)

@@ -35,7 +35,29 @@ def _open_desk(config: Config, officer: str | None, progress: Callable[[str], No
 
     setup_logging(config)
     progress("Opening the store…")
+    if not config.is_embedded:
+        return _open_synced_desk(config, officer, progress)
     desk = Desk(open_central(config, progress), config)
+    if config.is_embedded:  # a demo store made before the signing kit existed gets one now
+        from app.signing.demo_token import prepare_demo_signing
+
+        prepare_demo_signing(config, desk.engine)
+    if officer:
+        desk.sign_in(officer)
+    return desk
+
+
+def _open_synced_desk(config: Config, officer: str | None, progress: Callable[[str], None]) -> Desk:
+    """A central store is configured: work from the local store and sync with it."""
+    from app.services.offline_desk import LocalDesk
+    from app.services.sync import SyncService
+    from app.store.central import central_engine
+    from app.store.link import SqlCentralLink
+    from app.store.local import LocalStore
+
+    local = LocalStore(config.local_store_path)
+    link = None if config.offline else SqlCentralLink(central_engine(config))
+    desk = LocalDesk(local, config, SyncService(local, link))
     if officer:
         desk.sign_in(officer)
     return desk
@@ -89,6 +111,10 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
             window.close()
             return
         window.attach(desk)
+        if getattr(desk, "sync", None) is not None:
+            from app.views.sync_ui import install_sync_ui
+
+            install_sync_ui(window, desk)
         window.reload_queue()
         if screenshot:
             window.queue_loaded.connect(lambda: _select_first_and_shoot(window, screenshot))

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -213,6 +213,9 @@ class DeskWindow(QMainWindow):
         self.status_tabs.setCurrentIndex(StatusFilter.WAITING)
         self.table.setFocus()
         self.count_label.setText("Opening the store…")
+        from app.views.issue_actions import install_issue_actions
+
+        install_issue_actions(self)
         if desk is not None:
             self.attach(desk)
 
@@ -293,23 +296,34 @@ class DeskWindow(QMainWindow):
         self.load_detail(row[Col.ID])
 
     def selected_row(self) -> QueueRow | None:
-        indexes = self.table.selectionModel().selectedRows()
+        """The row the detail panel shows: the current row when it is selected (several
+        rows may be selected for a batch), else the first selected one."""
+        selection = self.table.selectionModel()
+        current = self.table.currentIndex()
+        if current.isValid() and selection.isRowSelected(current.row()):
+            return self.model.row_at(current.row())
+        indexes = selection.selectedRows()
         return self.model.row_at(indexes[0].row()) if indexes else None
+
+    def _select_only(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+                 | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        self.table.scrollTo(index)
 
     def select_application(self, application_id: int) -> bool:
         row = self.model.row_of(application_id)
         if row < 0:
             return False
-        self.table.selectRow(row)
-        self.table.scrollTo(self.model.index(row, 0))
+        self._select_only(row)
         return True
 
     def move_selection(self, step: int) -> None:
         current = self.table.currentIndex().row()
         target = min(max(current + step, 0), self.model.rowCount() - 1)
         if target >= 0:
-            self.table.selectRow(target)
-            self.table.scrollTo(self.model.index(target, 0))
+            self._select_only(target)
 
     def load_detail(self, application_id: int) -> None:
         desk = self.desk

@@ -1,0 +1,126 @@
+"""The SQL of a pull: which rows of which tables, with values already in the form the
+local SQLite store keeps them (so the copy is a plain ``executemany`` of tuples).
+
+SQLAlchemy keeps, on SQLite, times as ``YYYY-MM-DD HH:MM:SS.ffffff`` text (UTC), dates as
+``YYYY-MM-DD``, exact decimals as text, JSON as text: a PostgreSQL central store casts to
+those in the query; a SQLite central store holds them already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import JSON, Date, Table
+
+from app.models.base import ExactDecimal, UtcDateTime
+
+# columns that never leave the central store (payment secrets, signed PDFs: fetched on demand)
+WITHHELD = {
+    "offices": {"merchant_id": "''", "checksum_key": "''"},
+    "certificates": {"pdf": "NULL"},
+}
+
+
+def _ints(values: Iterable[int]) -> str:
+    return ", ".join(str(int(v)) for v in values) or "NULL"
+
+
+def column_sql(table: Table, dialect: str, alias: str = "t") -> list[tuple[str, str]]:
+    """(column name, SQL expression) for every column of ``table``."""
+    result = []
+    withheld = WITHHELD.get(table.name, {})
+    for column in table.columns:
+        ref = f"{alias}.{column.name}"
+        if column.name in withheld:
+            expr = withheld[column.name]
+        elif dialect != "postgresql":
+            expr = ref
+        elif isinstance(column.type, UtcDateTime):
+            expr = f"to_char({ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+        elif isinstance(column.type, Date):
+            expr = f"to_char({ref}, 'YYYY-MM-DD')"
+        elif isinstance(column.type, ExactDecimal | JSON):
+            expr = f"{ref}::text"
+        else:
+            expr = ref
+        result.append((column.name, expr))
+    return result
+
+
+@dataclass(frozen=True)
+class ApplicationFilter:
+    """Applications of ``office_ids`` changed after each office's cursor, plus ``force_ids``."""
+
+    office_ids: tuple[int, ...]
+    cursors: dict[int, int]
+    force_ids: tuple[int, ...] = ()
+
+    def where(self, alias: str = "t") -> str:
+        groups: dict[int, list[int]] = {}
+        for office in self.office_ids:
+            groups.setdefault(int(self.cursors.get(office, 0)), []).append(office)
+        parts = [
+            f"({alias}.office_id IN ({_ints(offices)}) AND {alias}.change_seq > {since})"
+            for since, offices in sorted(groups.items())
+        ]
+        if self.force_ids:
+            parts.append(f"({alias}.id IN ({_ints(self.force_ids)}) "
+                         f"AND {alias}.office_id IN ({_ints(self.office_ids)}))")
+        return "(" + " OR ".join(parts or ["false"]) + ")"
+
+    def ids_sql(self) -> str:
+        return f"SELECT a.id FROM applications a WHERE {self.where('a')}"
+
+
+def select_sql(table: Table, dialect: str, where: str) -> tuple[list[str], str]:
+    columns = column_sql(table, dialect)
+    names = [name for name, _expr in columns]
+    body = ", ".join(f'{expr} AS "{name}"' for name, expr in columns)
+    return names, f"SELECT {body} FROM {table.name} t WHERE {where}"
+
+
+def application_statement(tables: dict[str, Table], dialect: str,
+                          filter_: ApplicationFilter) -> str:
+    return select_sql(tables["applications"], dialect, filter_.where("t"))[1]
+
+
+def reference_statements(tables: dict[str, Table], dialect: str,
+                         agency_id: int) -> list[tuple[str, str]]:
+    """The agency's small tables, pulled whole every time."""
+    offices = f"SELECT id FROM offices WHERE agency_id = {int(agency_id)}"
+    wheres = {
+        "agencies": f"t.id = {int(agency_id)}",
+        "offices": f"t.agency_id = {int(agency_id)}",
+        "users": f"t.agency_id = {int(agency_id)}",
+        "officer_offices": f"t.office_id IN ({offices})",
+    }
+    return [(name, select_sql(tables[name], dialect, where)[1]) for name, where in wheres.items()]
+
+
+def related_statements(
+    tables: dict[str, Table], dialect: str, application_ids: Iterable[int],
+    exporter_ids: Iterable[int], applicant_ids: Iterable[int],
+) -> list[tuple[str, str]]:
+    """The rows that belong to the pulled applications, by id lists (plain integer
+    comparisons, which row-level security lets the planner push into index scans)."""
+    ids = _ints(sorted(set(application_ids)))
+    wheres = {
+        "exporters": f"t.id IN ({_ints(sorted(set(exporter_ids)))})",
+        "applicants": f"t.id IN ({_ints(sorted(set(applicant_ids)))})",
+        "goods_lines": f"t.application_id IN ({ids})",
+        "cost_sheets": f"t.application_id IN ({ids})",
+        "cost_sheet_materials": (f"t.cost_sheet_id IN (SELECT s.id FROM cost_sheets s "
+                                 f"WHERE s.application_id IN ({ids}))"),
+        "supporting_documents": f"t.application_id IN ({ids})",
+        "certificates": f"t.application_id IN ({ids})",
+        "audit_events": f"t.entity_type = 'application' AND t.entity_id IN ({ids})",
+    }
+    return [(name, select_sql(tables[name], dialect, where)[1]) for name, where in wheres.items()]
+
+
+# tables the local store replaces as a whole on every pull (small, per agency)
+REPLACED_WHOLE = ("agencies", "offices", "users", "officer_offices")
+# tables whose rows belong to a pulled application (deleted and re-inserted with it)
+APPLICATION_ROWS = ("goods_lines", "cost_sheets", "cost_sheet_materials",
+                    "supporting_documents", "certificates", "audit_events")

@@ -1,0 +1,128 @@
+"""The central store's schema under Alembic: upgrade, current revision, and the check a
+desk makes before it trusts a store (DESIGN.md, rolling upgrades).
+
+Migrations run programmatically (no alembic.ini): :func:`upgrade` opens the script
+directory in ``app/store/migrations`` and hands the connection to ``env.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
+
+from app.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SchemaTooNewError(UserFacingError):
+    """The central store was migrated by a newer Origin Desk than this one."""
+
+
+class SchemaTooOldError(UserFacingError):
+    """The central store has not been migrated to what this Origin Desk needs."""
+
+
+def target_metadata() -> list[MetaData]:
+    import app.models.certificates  # noqa: F401 - every mapping module registers its tables
+    from app.models import Base
+    from app.store.central_tables import central_metadata
+
+    return [Base.metadata, central_metadata]
+
+
+def alembic_config(connection: Connection | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _scripts():  # type: ignore[no-untyped-def]
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+@functools.cache
+def _known() -> tuple[str, ...]:
+    return tuple(s.revision for s in reversed(list(_scripts().walk_revisions())))
+
+
+def known_revisions() -> list[str]:
+    """Every revision this Origin Desk knows, oldest first."""
+    return list(_known())
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision recorded in the store (``alembic_version``), None for an empty store."""
+    if connection.dialect.name == "postgresql":
+        exists = connection.execute(
+            text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar()
+    else:
+        exists = inspect(connection).has_table("alembic_version")
+    if not exists:
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Migrate the store to ``revision`` (the newest by default); returns the revision now."""
+    from alembic import command
+
+    with engine.connect() as connection:
+        before = current_revision(connection)
+        if before is not None and before not in known_revisions():
+            raise SchemaTooNewError(_too_new(before))
+        connection.commit()
+        command.upgrade(alembic_config(connection), revision)
+        connection.commit()
+        after = current_revision(connection)
+    log.info("central store schema: %s -> %s", before or "empty", after)
+    return after or ""
+
+
+def check_schema(connection: Connection) -> str:
+    """Raise a clear error unless the store is at a revision this desk can work with."""
+    revision = current_revision(connection)
+    if revision is None:
+        raise SchemaTooOldError(
+            "The central store has no Origin Desk schema yet: an administrator must run "
+            "'origin-desk db upgrade' on it first."
+        )
+    known = known_revisions()
+    if revision not in known:
+        raise SchemaTooNewError(_too_new(revision))
+    if known.index(revision) < known.index(MINIMUM_REVISION):
+        raise SchemaTooOldError(
+            f"The central store is at schema revision {revision}; this Origin Desk needs "
+            f"{MINIMUM_REVISION} or newer: an administrator must run 'origin-desk db upgrade'."
+        )
+    return revision
+
+
+def _too_new(revision: str) -> str:
+    return (
+        f"The central store has schema revision {revision}, which this version of Origin Desk "
+        "does not know: it was upgraded by a newer release. Update Origin Desk."
+    )
+
+
+# The oldest revision this release's code works against (expand-then-contract: raise it
+# only in the release after the one whose migration made the old shape unnecessary).
+MINIMUM_REVISION = "0003_row_security"

@@ -1,0 +1,115 @@
+"""The desk window's issuing entries: issue the selected approved applications, register
+the DSC, verify a certificate PDF. ``install_issue_actions(window)`` adds them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QPushButton
+
+from app.services.queue_rows import Col
+
+if TYPE_CHECKING:
+    from app.views.main_window import DeskWindow
+
+
+def install_issue_actions(window: DeskWindow) -> None:
+    window.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    menu = window.menuBar().addMenu("&Certificates")
+    issue = QAction("&Issue selected approved applications…", window)
+    issue.setShortcut(QKeySequence("Ctrl+I"))
+    issue.triggered.connect(lambda: issue_selected(window))
+    menu.addAction(issue)
+    menu.addSeparator()
+    dsc = QAction("&Register my DSC…", window)
+    dsc.triggered.connect(lambda: open_dsc_dialog(window))
+    menu.addAction(dsc)
+    verify = QAction("&Verify a certificate PDF…", window)
+    verify.setShortcut(QKeySequence("Ctrl+Shift+V"))
+    verify.triggered.connect(lambda: open_verify_view(window))
+    menu.addAction(verify)
+    button = QPushButton("Issue…")
+    button.setToolTip("Sign and issue the selected approved applications — Ctrl+I")
+    button.clicked.connect(lambda: issue_selected(window))
+    window.issue_button = button  # type: ignore[attr-defined]
+    anchor = window.buttons[next(iter(window.buttons))]
+    row = anchor.parentWidget().layout()
+    for i in range(row.count()):  # the actions row: put "Issue…" after the workflow buttons
+        inner = row.itemAt(i).layout()
+        if inner is not None and inner.indexOf(anchor) >= 0:
+            inner.insertWidget(len(window.buttons), button)
+            break
+
+
+def selected_approved(window: DeskWindow) -> tuple[list[int], dict[int, str], int]:
+    ids, numbers, skipped = [], {}, 0
+    for index in window.table.selectionModel().selectedRows():
+        row = window.model.row_at(index.row())
+        if row is None:
+            continue
+        if str(row[Col.STATUS]).lower() != "approved":
+            skipped += 1
+            continue
+        ids.append(row[Col.ID])
+        numbers[row[Col.ID]] = row[Col.NUMBER]
+    return ids, numbers, skipped
+
+
+def issue_selected(window: DeskWindow) -> Any:
+    from app.errors import UserFacingError
+    from app.services.issuing import Issuer
+    from app.views.issue_dialog import start_issue_batch
+
+    desk = window.desk
+    if desk is None or desk.user is None:
+        return None
+    ids, numbers, skipped = selected_approved(window)
+    if not ids:
+        window.show_error(UserFacingError(
+            "Select one or more approved applications to issue (Ctrl+click, Shift+click)."))
+        return None
+    window.hide_message()
+    issuer = Issuer(desk.engine, desk.config, desk.user.id)
+    dialog = start_issue_batch(window, issuer, ids, numbers)
+    if skipped:
+        dialog.status.setText(f"{skipped} selected application(s) are not approved and are "
+                              "left out. Waiting for the token PIN…")
+
+    def finished(_outcome: object) -> None:
+        for app_id in ids:
+            row = desk.queue_row(app_id)
+            if row is not None:
+                window.model.replace_row(row)
+        current = window.selected_row()
+        if current is not None:
+            window.load_detail(current[Col.ID])
+
+    dialog.finished_batch.connect(finished)
+    return dialog
+
+
+def open_dsc_dialog(window: DeskWindow) -> Any:
+    from app.views.dsc_dialog import DscDialog
+
+    desk = window.desk
+    if desk is None or desk.user is None:
+        return None
+    dialog = DscDialog(desk.config, desk.engine, desk.user.id, desk.user.full_name, window)
+    dialog.show()
+    dialog.read_token()
+    return dialog
+
+
+def open_verify_view(window: DeskWindow) -> Any:
+    from app.views.verify_view import VerifyView
+
+    desk = window.desk
+    if desk is None:
+        return None
+    view = VerifyView(desk.config, desk.engine, window)
+    view.setWindowFlags(Qt.WindowType.Window)
+    view.show()
+    view.choose_file()
+    return view

@@ -1,0 +1,135 @@
+"""The PIN prompt: a masked field naming the token, with the token's own warnings.
+
+:class:`PinPrompter` is the bridge between the worker that opens the token session and the
+GUI thread (Electrum's hardware-wallet pattern): ``ask(token, warnings)`` is called on the
+worker, emits a signal, and waits on a ``threading.Event`` until the dialog on the GUI
+thread has answered. A PIN is asked once per batch and never retried automatically.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+WARNING_STYLE = ("background:#fff4e5; color:#7a4100; border:1px solid #f3c98b; "
+                 "border-radius:3px; padding:6px;")
+DANGER_STYLE = ("background:#fdecea; color:#8a1c1c; border:1px solid #f5c2c0; "
+                "border-radius:3px; padding:6px;")
+
+
+class PinDialog(QDialog):
+    """Asks the user PIN of one token; ``pin()`` gives it once and forgets it."""
+
+    def __init__(self, token: Any, warnings: list[str], parent: QWidget | None = None,
+                 *, purpose: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Token PIN")
+        self.setModal(True)
+        self.setMinimumWidth(420)
+        layout = QVBoxLayout(self)
+        heading = QLabel("<b>Enter the PIN of your DSC token</b>")
+        layout.addWidget(heading)
+        model = " ".join(p for p in (getattr(token, "manufacturer", ""),
+                                     getattr(token, "model", "")) if p).strip()
+        self.token_label = QLabel(
+            f"Token <b>{_esc(token.label)}</b>" + (f" — {_esc(model)}" if model else "")
+            + f"<br>Serial {_esc(token.serial)}"
+        )
+        layout.addWidget(self.token_label)
+        if purpose:
+            what = QLabel(purpose)
+            what.setWordWrap(True)
+            layout.addWidget(what)
+        self.warning_labels: list[QLabel] = []
+        for warning in warnings:
+            label = QLabel("⚠ " + warning)
+            label.setWordWrap(True)
+            danger = "locked" in warning.lower() or "final" in warning.lower()
+            label.setStyleSheet(DANGER_STYLE if danger else WARNING_STYLE)
+            layout.addWidget(label)
+            self.warning_labels.append(label)
+        self.field = QLineEdit()
+        self.field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.field.setPlaceholderText("PIN")
+        self.field.setMaxLength(64)
+        layout.addWidget(self.field)
+        note = QLabel("The PIN is used for this batch only and is never saved. A wrong PIN "
+                      "is not retried: the token locks after a few wrong tries.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color:#555;")
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Sign")
+        self.ok_button.setEnabled(False)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.field.textChanged.connect(lambda text: self.ok_button.setEnabled(bool(text)))
+        layout.addWidget(buttons)
+        self.field.setFocus()
+
+    def pin(self) -> str | None:
+        """The typed PIN (None when cancelled or empty); the field is cleared."""
+        text = self.field.text() if self.result() == QDialog.DialogCode.Accepted else ""
+        self.field.clear()
+        return text or None
+
+
+class _Reply:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.pin: str | None = None
+
+
+class PinPrompter(QObject):
+    """``ask(token, warnings)`` for ``open_token_session``, callable from any thread."""
+
+    _asked = Signal(object, object, object)
+    dialog_shown = Signal(object)  # the PinDialog, for tests and screenshots
+
+    def __init__(self, parent: QWidget | None = None, *, purpose: str = "") -> None:
+        super().__init__(parent)
+        self.parent_widget = parent
+        self.purpose = purpose
+        self._asked.connect(self._answer, Qt.ConnectionType.QueuedConnection)
+
+    def ask(self, token: Any, warnings: list[str]) -> str | None:
+        if QThread.currentThread() is self.thread():
+            return self._dialog(token, warnings)
+        reply = _Reply()
+        self._asked.emit(token, list(warnings), reply)
+        reply.event.wait()
+        pin, reply.pin = reply.pin, None
+        return pin
+
+    def _answer(self, token: Any, warnings: list[str], reply: _Reply) -> None:
+        try:
+            reply.pin = self._dialog(token, warnings)
+        finally:
+            reply.event.set()
+
+    def _dialog(self, token: Any, warnings: list[str]) -> str | None:
+        dialog = PinDialog(token, warnings, self.parent_widget, purpose=self.purpose)
+        self.dialog_shown.emit(dialog)
+        dialog.exec()
+        pin = dialog.pin()
+        dialog.deleteLater()
+        return pin
+
+
+def _esc(text: object) -> str:
+    from html import escape
+
+    return escape(str(text))

@@ -1,0 +1,130 @@
+"""Checking a signed certificate PDF: each check with a plain pass or fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import UserFacingError
+from app.views.issue_dialog import OK_STYLE
+from app.views.pin_dialog import DANGER_STYLE
+from app.views.tasks import run_task
+
+PASS, FAIL, UNKNOWN = "✔  Pass", "✖  Fail", "–  Not checked"
+
+
+class VerifyView(QWidget):
+    verified = Signal(object)
+
+    def __init__(self, config: Any, engine: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.config, self.engine = config, engine
+        self.setWindowTitle("Verify a certificate")
+        self.resize(820, 400)
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open certificate PDF…")
+        self.open_button.clicked.connect(self.choose_file)
+        self.path_label = QLabel("No file opened.")
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.open_button)
+        row.addWidget(self.path_label, 1)
+        layout.addLayout(row)
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setVisible(False)
+        layout.addWidget(self.verdict)
+        self.facts = QLabel()
+        self.facts.setWordWrap(True)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.facts)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(("Check", "Result", "Details"))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table, 1)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a signed certificate", "",
+                                              "PDF files (*.pdf)")
+        if path:
+            self.verify_file(Path(path))
+
+    def verify_file(self, path: Path) -> None:
+        from app.services.issuing import verify_certificate_pdf
+
+        self.path_label.setText(str(path))
+        self.open_button.setEnabled(False)
+        self.table.setRowCount(0)
+        self.facts.clear()
+        self._verdict("Checking…", None)
+
+        def work() -> Any:
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise UserFacingError(f"Cannot read {path}: {exc.strerror}.") from None
+            return verify_certificate_pdf(self.engine, self.config, data)
+
+        run_task(work, self.show_result, self.show_error, owner=self)
+
+    def show_result(self, result: Any) -> None:
+        self.open_button.setEnabled(True)
+        self.table.setRowCount(len(result.checks))
+        for r, check in enumerate(result.checks):
+            mark = UNKNOWN if check.passed is None else PASS if check.passed else FAIL
+            cells = (QTableWidgetItem(check.name), QTableWidgetItem(mark),
+                     QTableWidgetItem(check.detail))
+            color = ("#1b5e20" if check.passed else "#777777" if check.passed is None
+                     else "#b71c1c")
+            cells[1].setForeground(QColor(color))
+            for c, cell in enumerate(cells):
+                self.table.setItem(r, c, cell)
+        self.table.resizeRowsToContents()
+        number = result.certificate_number or "unknown"
+        facts = [f"<b>Certificate:</b> {number}"]
+        if result.store_status:
+            facts.append(f"<b>In the store:</b> {result.store_status}")
+        if result.signer:
+            facts.append(f"<b>Signed by:</b> {result.signer}")
+        self.facts.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(facts))
+        if result.valid:
+            status = result.store_status
+            note = "" if status in ("", "valid") else f" Note: the store says it is {status}."
+            self._verdict("This certificate is genuine and unchanged since it was signed."
+                          + note, status in ("", "valid"))
+        else:
+            failed = [c.name.lower() for c in result.checks if c.passed is False]
+            self._verdict("This certificate is NOT valid: " + ", ".join(failed) + ".", False)
+        self.verified.emit(result)
+
+    def show_error(self, exc: BaseException) -> None:
+        self.open_button.setEnabled(True)
+        text = str(exc) if isinstance(exc, UserFacingError) else f"Something went wrong: {exc}"
+        self._verdict(text, False)
+        self.verified.emit(exc)
+
+    def _verdict(self, text: str, ok: bool | None) -> None:
+        self.verdict.setText(text)
+        self.verdict.setStyleSheet(
+            "padding:6px;" if ok is None else OK_STYLE if ok else DANGER_STYLE)
+        self.verdict.setVisible(True)

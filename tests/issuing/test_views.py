@@ -1,0 +1,159 @@
+"""The PIN dialog, the batch progress dialog, the DSC dialog and the verify view (pytest-qt)."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLineEdit
+from sqlalchemy import select
+
+from app.models import Application, DscRegistration
+from app.models.enums import ApplicationStatus
+from app.signing.batch import BatchStatus
+from app.signing.discovery import PinState, TokenInfo
+from app.store.central import session_factory
+from tests.issuing.conftest import PIN
+from tests.support.pki import KeySpec
+
+
+def token_info(**pin_flags: bool) -> TokenInfo:
+    return TokenInfo(module_path="/x.so", slot_id=0, label="DSC-OFFICER", serial="A1B2C3D4",
+                     manufacturer="Watchdata", model="ProxKey", pin=PinState(**pin_flags))
+
+
+def test_pin_dialog_names_the_token_and_shows_flag_warnings(qtbot):
+    from app.views.pin_dialog import PinDialog
+
+    info = token_info(final_try=True)
+    dialog = PinDialog(info, info.pin.warnings())
+    qtbot.addWidget(dialog)
+    assert "DSC-OFFICER" in dialog.token_label.text()
+    assert "A1B2C3D4" in dialog.token_label.text()
+    assert [w.text() for w in dialog.warning_labels] == [
+        "⚠ Final try: one more wrong PIN locks the token."]
+    assert dialog.field.echoMode() == QLineEdit.EchoMode.Password
+    assert not dialog.ok_button.isEnabled()
+    qtbot.keyClicks(dialog.field, PIN)
+    assert dialog.ok_button.isEnabled()
+    dialog.ok_button.click()
+    assert dialog.pin() == PIN
+    assert dialog.field.text() == ""  # forgotten once handed over
+
+    low = token_info(count_low=True)
+    other = PinDialog(low, low.pin.warnings())
+    qtbot.addWidget(other)
+    assert "few tries are left" in other.warning_labels[0].text()
+    other.reject()
+    assert other.pin() is None
+
+
+def test_batch_dialog_cancel_stops_after_the_current_certificate(qtbot, rsa_token, issuer,
+                                                                 approved, demo_engine):
+    from app.views.issue_dialog import start_issue_batch
+
+    ids = approved("non_preferential", 4)
+    first_done, stop_clicked = threading.Event(), threading.Event()
+    real_issue = issuer.issue_one
+
+    def issue_one(app_id, session):  # type: ignore[no-untyped-def]
+        result = real_issue(app_id, session)
+        if not first_done.is_set():
+            first_done.set()
+            stop_clicked.wait(20)  # the officer clicks Stop while this one is recorded
+        return result
+
+    issuer.issue_one = issue_one
+    from app.views.issue_dialog import IssueProgressDialog
+    from app.views.pin_dialog import PinPrompter
+
+    seen_warnings = []
+
+    def answer(dialog):  # type: ignore[no-untyped-def]
+        seen_warnings.append(dialog.token_label.text())
+
+        def type_pin() -> None:
+            dialog.field.setText(PIN)
+            dialog.accept()
+
+        QTimer.singleShot(0, type_pin)
+
+    original_init = PinPrompter.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original_init(self, *args, **kwargs)
+        self.dialog_shown.connect(answer)
+
+    PinPrompter.__init__ = init
+    try:
+        dialog = start_issue_batch(None, issuer, ids, {})
+    finally:
+        PinPrompter.__init__ = original_init
+    assert isinstance(dialog, IssueProgressDialog)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(first_done.is_set, timeout=30000)
+    with qtbot.waitSignal(dialog.finished_batch, timeout=30000) as blocker:
+        dialog.stop_button.click()
+        stop_clicked.set()
+    outcome = blocker.args[0]
+    assert outcome.status is BatchStatus.CANCELLED
+    assert len(outcome.done) == 1 and len(outcome.left) == 3
+    assert rsa_token.label in seen_warnings[0]
+    assert dialog.close_button.isEnabled()
+    with session_factory(demo_engine)() as s:
+        got = {a.id: a.status for a in s.scalars(select(Application)
+                                                 .where(Application.id.in_(ids)))}
+    assert got[outcome.done[0][0]] == ApplicationStatus.ISSUED
+    assert all(got[i] == ApplicationStatus.APPROVED for i in outcome.left)
+
+
+def test_dsc_dialog_registers_the_qualifying_certificate(qtbot, make_token, demo_engine,
+                                                         config, officer_id):
+    from app.views.dsc_dialog import DscDialog
+
+    token = make_token("DSC-DIALOG", (KeySpec("sign", "rsa"),
+                                      KeySpec("old", "rsa", kind="expired")))
+    dialog = DscDialog(config, demo_engine, officer_id, "Anita Deshpande")
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.certificates_read, timeout=20000):
+        dialog.read_token()
+    assert dialog.table.rowCount() == 2
+    assert dialog.selected().certificate.fingerprint == token.certs["sign"].fingerprint
+    assert dialog.register_button.isEnabled()
+    with qtbot.waitSignal(dialog.registered, timeout=20000):
+        dialog.register_button.click()
+    assert "is registered" in dialog.message.text()
+    with session_factory(demo_engine)() as s:
+        row = s.scalars(select(DscRegistration).where(
+            DscRegistration.fingerprint_sha256 == token.certs["sign"].fingerprint)).one()
+    assert row.user_id == officer_id
+    qtbot.waitUntil(lambda: dialog.read_button.isEnabled(), timeout=20000)
+
+
+def test_verify_view_shows_each_check(qtbot, rsa_token, issuer, approved, open_session,
+                                      demo_engine, config, tmp_path):
+    from app.views.verify_view import FAIL, PASS, VerifyView
+
+    [app_id] = approved("preferential")
+    issued = issuer.issue_one(app_id, open_session())
+    pdf = issuer.certificate_pdf(issued.certificate_number)
+    good = tmp_path / "good.pdf"
+    good.write_bytes(pdf)
+    view = VerifyView(config, demo_engine)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.verified, timeout=30000):
+        view.verify_file(good)
+    marks = [view.table.item(r, 1).text() for r in range(view.table.rowCount())]
+    names = [view.table.item(r, 0).text() for r in range(view.table.rowCount())]
+    assert names == ["Signature intact", "Chain to a trusted root", "Signer registered",
+                     "No change after signing", "QR code matches the document"]
+    assert marks == [PASS] * 5
+    assert "genuine" in view.verdict.text()
+
+    bad = tmp_path / "bad.pdf"
+    index = pdf.index(b"stream\n") + 40
+    bad.write_bytes(pdf[:index] + bytes([pdf[index] ^ 1]) + pdf[index + 1:])
+    with qtbot.waitSignal(view.verified, timeout=30000):
+        view.verify_file(bad)
+    assert view.table.item(0, 1).text() == FAIL
+    assert "NOT valid" in view.verdict.text()
