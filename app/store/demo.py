@@ -3,7 +3,8 @@
 One agency with three offices, one administrator, six officers, sixty exporters with
 several applicant users each, and 2,000 applications of all four kinds in every status,
 with real HS codes, partner countries that fit each agreement, and cost sheets for the
-preferential ones. The same ``seed`` and ``today`` always give the same rows.
+preferential ones. The same ``seed`` and ``today`` always give the same rows (without ``today``, times are
+anchored on the current hour, so that nothing lies in the future).
 
 Rows go in through Core bulk inserts: the ORM's unit of work is several times slower for
 tens of thousands of rows and nothing here needs identity tracking. The schema comes from
@@ -128,7 +129,7 @@ def create_demo_store(
     # the same migrations as a PostgreSQL central store; rows go in before the change-sequence
     # triggers exist (the seed numbers change_seq itself, the later revision takes it up)
     upgrade(engine, SEED_REVISION)
-    seed_demo(engine, today=today or dt.date.today(), applications=applications, progress=progress)
+    seed_demo(engine, today=today, applications=applications, progress=progress)
     upgrade(engine)
     engine.dispose()
     tmp.rename(path)  # a half-seeded store never takes the demo's name
@@ -139,7 +140,7 @@ def create_demo_store(
 def seed_demo(
     engine: Engine,
     *,
-    today: dt.date,
+    today: dt.date | None,
     applications: int = DEMO_APPLICATIONS,
     seed: int = DEMO_SEED,
     progress: Callable[[str], None] | None = None,
@@ -162,11 +163,16 @@ def _money(value: float | Decimal) -> Decimal:
 class DemoSeed:
     """Builds the demo's rows as plain dicts, table by table, in insertion order."""
 
-    def __init__(self, rng: random.Random, catalogue: dict[str, Any], today: dt.date) -> None:
+    def __init__(
+        self, rng: random.Random, catalogue: dict[str, Any], today: dt.date | None
+    ) -> None:
         self.rng = rng
         self.cat = catalogue
-        self.today = today
-        self.now = dt.datetime.combine(today, dt.time(10, 0), tzinfo=dt.UTC)
+        if today is None:  # anchored on this hour: nothing in the demo lies in the future
+            self.now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        else:  # a fixed day gives the same rows every time
+            self.now = dt.datetime.combine(today, dt.time(10, 0), tzinfo=dt.UTC)
+        self.today = self.now.date()
         self.seq = 0
 
     def next_seq(self) -> int:
