@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.documents.certificate_data import (
     CertificateData,
@@ -29,12 +29,13 @@ _MODES = {"sea": "Sea", "air": "Air", "road": "Road", "rail": "Rail", "multimoda
 
 def load_application_for_certificate(session: Session, *, application_id: int | None = None,
                                      number: str | None = None) -> Application:
+    # one row for the application and its one-to-one neighbours, one query per list
     statement = select(Application).options(
         selectinload(Application.goods),
-        selectinload(Application.exporter).selectinload(ExporterRow.gst_registrations),
-        selectinload(Application.applicant),
-        selectinload(Application.office),
-        selectinload(Application.claimed_by),
+        joinedload(Application.exporter).selectinload(ExporterRow.gst_registrations),
+        joinedload(Application.applicant),
+        joinedload(Application.office),
+        joinedload(Application.claimed_by),
     )
     if application_id is not None:
         statement = statement.where(Application.id == application_id)

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from app.config import Config
 from app.errors import UserFacingError
@@ -236,8 +236,8 @@ class Issuer:
 
     def officer(self, session: Session) -> User:
         user = session.scalars(
-            select(User).options(selectinload(User.offices)).where(User.id == self.officer_id)
-        ).first()
+            select(User).options(joinedload(User.offices)).where(User.id == self.officer_id)
+        ).unique().first()
         if user is None:
             raise UserFacingError(f"User #{self.officer_id} is not in the store.")
         return user
