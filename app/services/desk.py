@@ -176,11 +176,13 @@ class Desk:
             office_ids = tuple(o.id for o in self.my_offices())
         return load_queue(self.engine, QueueQuery(office_ids=office_ids))
 
-    def queue_row(self, application_id: int) -> QueueRow | None:
-        from app.services.queue_rows import Col
+    def queue_rows(self, application_ids: list[int]) -> list[QueueRow]:
+        """Fresh queue rows of these applications (after an action changed them)."""
+        return load_queue(self.engine, QueueQuery(application_ids=tuple(application_ids)))
 
-        rows = load_queue(self.engine, QueueQuery())
-        return next((r for r in rows if r[Col.ID] == application_id), None)
+    def queue_row(self, application_id: int) -> QueueRow | None:
+        rows = self.queue_rows([application_id])
+        return rows[0] if rows else None
 
     # --- one application -------------------------------------------------------------------
 

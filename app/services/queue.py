@@ -23,6 +23,7 @@ class QueueQuery:
     office_ids: tuple[int, ...] | None = None  # None: every office
     statuses: tuple[str, ...] | None = None
     kinds: tuple[str, ...] | None = None
+    application_ids: tuple[int, ...] | None = None
 
 
 def queue_statement(query: QueueQuery):  # type: ignore[no-untyped-def]
@@ -39,6 +40,8 @@ def queue_statement(query: QueueQuery):  # type: ignore[no-untyped-def]
         statement = statement.where(a.status.in_(query.statuses))
     if query.kinds:
         statement = statement.where(a.kind.in_(query.kinds))
+    if query.application_ids is not None:
+        statement = statement.where(a.id.in_(query.application_ids))
     return statement
 
 

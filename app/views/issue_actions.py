@@ -78,10 +78,9 @@ def issue_selected(window: DeskWindow) -> Any:
                               "left out. Waiting for the token PIN…")
 
     def finished(_outcome: object) -> None:
-        for app_id in ids:
-            row = desk.queue_row(app_id)
-            if row is not None:
-                window.model.replace_row(row)
+        for row in desk.queue_rows(ids):
+            window.model.replace_row(row)
+        window._refresh_counts()
         current = window.selected_row()
         if current is not None:
             window.load_detail(current[Col.ID])

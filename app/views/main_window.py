@@ -272,12 +272,15 @@ class DeskWindow(QMainWindow):
             self.select_application(selected)
         self.queue_loaded.emit()
 
-    def _after_reset(self) -> None:
+    def _refresh_counts(self) -> None:
         counts = self.model.counts()
         for key, (label, _s) in STATUS_FILTERS.items():
             self.status_tabs.setTabText(key, f"{label} ({counts[key]:,})")
         shown = self.model.rowCount()
         self.count_label.setText(f"{shown:,} of {self.model.total:,} applications shown")
+
+    def _after_reset(self) -> None:
+        self._refresh_counts()
         if self.detail.detail and self.model.row_of(self.detail.detail.id) < 0:
             self.detail.clear()
             self._enable_actions(frozenset())
@@ -398,6 +401,7 @@ class DeskWindow(QMainWindow):
             row = desk.queue_row(app_id)
             if row is not None:
                 self.model.replace_row(row)
+                self._refresh_counts()
             self.load_detail(app_id)
             self.action_finished.emit(action.value)
 
