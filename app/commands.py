@@ -13,8 +13,12 @@ from app.services.desk import open_central
 from app.services.queue import QueueQuery, load_queue
 from app.services.queue_rows import HEADERS, Col, as_decimal, as_utc
 
-JSON_KEYS = ("application", "kind", "status", "waiting_since", "exporter", "iec", "consignee",
-             "destination", "hs_codes", "fob_usd", "claimed_by", "office")
+JSON_KEYS = {
+    "application": Col.NUMBER, "kind": Col.KIND, "status": Col.STATUS,
+    "waiting_since": Col.WAITING_SINCE, "exporter": Col.EXPORTER, "iec": Col.IEC,
+    "consignee": Col.CONSIGNEE, "destination": Col.DESTINATION, "hs_codes": Col.HS_CODES,
+    "fob_usd": Col.FOB, "claimed_by": Col.CLAIMED_BY, "office": Col.OFFICE,
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                          help="only this kind (repeatable): " + ", ".join(k.value for k in ApplicationKind))
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=run_list)
+
+
+def _cell(text: str, width: int) -> str:
+    """Text padded to ``width``; a longer text is cut with an ellipsis, never silently."""
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -86,10 +95,9 @@ def run_list(args: argparse.Namespace) -> int:
     rows = load_queue(engine, QueueQuery(office_ids=office_ids, statuses=statuses, kinds=kinds))
     out = sys.stdout
     if args.json:
-        keys = JSON_KEYS
         for row in rows:
             record = {}
-            for column, key in enumerate(keys):
+            for key, column in JSON_KEYS.items():
                 value = row[column]
                 if column == Col.FOB:
                     value = str(as_decimal(value))
@@ -102,10 +110,10 @@ def run_list(args: argparse.Namespace) -> int:
     columns = (Col.NUMBER, Col.KIND, Col.STATUS, Col.OFFICE, Col.IEC, Col.EXPORTER,
                Col.DESTINATION, Col.HS_CODES)
     widths = {Col.NUMBER: 15, Col.KIND: 16, Col.STATUS: 14, Col.OFFICE: 6, Col.IEC: 10,
-              Col.EXPORTER: 34, Col.DESTINATION: 4, Col.HS_CODES: 30}
+              Col.EXPORTER: 40, Col.DESTINATION: 11, Col.HS_CODES: 30}
     out.write("  ".join(HEADERS[c].ljust(widths[c]) for c in columns).rstrip() + "\n")
     for row in rows:
-        cells = [str(row[c])[: widths[c]].ljust(widths[c]) for c in columns]
+        cells = [_cell(str(row[c]), widths[c]) for c in columns]
         out.write("  ".join(cells).rstrip() + "\n")
     out.write(f"{len(rows)} application(s)\n")
     return 0

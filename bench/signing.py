@@ -5,8 +5,9 @@ Keys returned by :func:`run`:
 * ``issue_ms_per_certificate``: median milliseconds per certificate over a 100-certificate
   batch in one token session, through ``app.services.issuing.Issuer.issue_one``: reserve the
   number, render the certificate (``app.documents``, QR payload signed on the token), PAdES
-  B-B signature with the stamp + signature appearance, record certificate, PDF, fee and
-  workflow in a SQLite demo store. Target: <= 30 ms on SoftHSM2.
+  B-B signature with the stamp + signature appearance (the bench gives the offices a stamp
+  and the officer a signature image), record certificate, PDF, fee and workflow in a
+  SQLite demo store. Target: <= 30 ms on SoftHSM2.
 * ``raw_sign_ms``: median milliseconds of one raw ``C_Sign`` (CKM_SHA256_RSA_PKCS) with the
   same key, measured in the same run on the token thread.
 * ``issue_ratio_vs_raw_sign``: ``issue_ms_per_certificate / raw_sign_ms`` (how many raw
@@ -76,10 +77,22 @@ def _stamp_png() -> bytes:
     return buffer.getvalue()
 
 
+def _signature_png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (300, 90), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(10, 70), (80, 15), (140, 60), (210, 20), (290, 55)],
+                               fill=(20, 30, 120, 255), width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _bench_store(root: Path, cert_der: bytes, key_id: bytes, trust: Path,
                  sub_der: bytes) -> tuple:
     """A seeded demo SQLite store with >= BATCH + 3 approved applications for one officer,
-    whose DSC (the bench token's certificate) is registered."""
+    whose DSC (the bench token's certificate) is registered, whose offices have a stamp
+    and who has a signature image (so every signature carries its visible appearance)."""
     from sqlalchemy import select, update
 
     from app.config import load_config
@@ -96,6 +109,9 @@ def _bench_store(root: Path, cert_der: bytes, key_id: bytes, trust: Path,
     with session_factory(engine)() as session, session.begin():
         officer = session.scalars(select(User).where(User.email.like("rahul.menon@%"))).one()
         offices = [o.id for o in officer.offices]
+        officer.signature_png = officer.signature_png or _signature_png()
+        for office in officer.offices:
+            office.stamp_png = office.stamp_png or _stamp_png()
         mine = Application.office_id.in_(offices)
         approved = list(session.scalars(select(Application.id).where(
             mine, Application.status == ApplicationStatus.APPROVED)))

@@ -63,19 +63,32 @@ def _load(args: argparse.Namespace) -> CertificateData:
 def _render(args: argparse.Namespace) -> int:
     from app.documents.renderer import render_certificate
 
-    data = _load(args)
-    result = render_certificate(data, draft=True)
     out: Path = args.out
     if out.suffix.lower() != ".pdf":
         raise UserFacingError(f"{out} should end in .pdf")
-    tmp = out.with_name(out.name + ".part")
-    try:
-        tmp.write_bytes(result.pdf)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserFacingError(f"cannot write {out}: {exc.strerror}") from None
+    if args.application_number and not args.from_json:
+        from app.store.documents_source import issued_certificate_pdf
+
+        issued = issued_certificate_pdf(args.application_number)
+        if issued is not None:  # the signed certificate itself, byte for byte
+            number, pdf = issued
+            _write(out, pdf)
+            print(f"wrote {out}: the issued, signed certificate {number}")
+            return 0
+    data = _load(args)
+    result = render_certificate(data, draft=True)
+    _write(out, result.pdf)
     note = "" if data.is_draft else " (as a draft: the QR code is signed with the token on issue)"
     print(f"wrote {out}: {data.form_code}, {result.page_count} page(s){note}")
     log.info("rendered %s to %s", data.reference_number, out)
     return 0
+
+
+def _write(out: Path, pdf: bytes) -> None:
+    tmp = out.with_name(out.name + ".part")
+    try:
+        tmp.write_bytes(pdf)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserFacingError(f"cannot write {out}: {exc.strerror}") from None

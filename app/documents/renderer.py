@@ -13,10 +13,12 @@ import functools
 import io
 import logging
 import math
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from reportlab import rl_config
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
 from app.documents.canonical import normalise_text
@@ -726,8 +728,30 @@ def _draw(layout: _Layout, spec: FormSpec, data: CertificateData, fonts: FontPai
         if draft:
             _watermark(canvas, layout, fonts)
         canvas.showPage()
+    _deflate_pages_fast(canvas)
     canvas.save()
     return buffer.getvalue()
+
+
+class _FastFlate(pdfdoc.PDFStreamFilterZCompress):
+    """FlateDecode at zlib level 1: a page's content stream (~25 KB of operators, most of
+    it the QR path) deflates in ~0.4 ms instead of ~1.2 ms, and comes out ~1 KB larger."""
+
+    def encode(self, text: str | bytes) -> bytes:
+        return zlib.compress(text.encode("utf8") if isinstance(text, str) else text, 1)
+
+
+_FAST_FLATE = _FastFlate()
+
+
+def _deflate_pages_fast(canvas: Canvas) -> None:
+    """Give each page its content stream now, deflated by :data:`_FAST_FLATE` (reportlab
+    would build the same stream at save time with its default level)."""
+    for page in canvas._doc.Pages.pages:
+        if page.Contents is None and page.stream and page.compression and not rl_config.useA85:
+            stream = pdfdoc.PDFStream(content=page.stream, filters=[_FAST_FLATE])
+            stream.__Comment__ = "page stream"
+            page.Contents = stream
 
 
 def _footer(canvas: Canvas, layout: _Layout, fonts: FontPair, label: str, form: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import Engine, select
@@ -214,7 +214,9 @@ class Desk:
                 return certificate.pdf, 0, False
             app = load_application_for_certificate(session, application_id=application_id)
             officer = self._actor(session) if app.claimed_by is None else None
-            rendered = render_certificate(certificate_data(app, officer=officer))
+            # a draft never carries the real stamp and signature: it must not pass for issued
+            data = replace(certificate_data(app, officer=officer), stamp_png=None, signature_png=None)
+            rendered = render_certificate(data)
         return rendered.pdf, rendered.page_count, rendered.draft
 
     def act(

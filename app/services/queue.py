@@ -74,10 +74,10 @@ def load_queue(engine: Engine, query: QueueQuery = QueueQuery()) -> list[QueueRo
         for (number, kind, status, since, exporter_id, consignee, dest, hs, fob, claimed,
              office, id_) in _fetch_raw(connection, queue_statement(query)):
             name, iec, exporter_hay = exporters[exporter_id]
-            append((
-                number, share(kind, kind), share(status, status), since, name, iec,
-                share(consignee, consignee), share(dest, dest), share(hs, hs), fob,
-                users[claimed], offices[office], id_,
+            append((  # in the order of queue_rows.Col
+                number, share(status, status), since, offices[office], users[claimed],
+                share(kind, kind), name, iec, share(consignee, consignee), share(dest, dest),
+                share(hs, hs), fob, id_,
                 f"{number.lower()}{exporter_hay}\t{consignee.lower()}\t{hs}",
             ))
     return rows

@@ -19,25 +19,25 @@ class Col(IntEnum):
     """Positions in a queue row; the first ones are the table's columns, in order."""
 
     NUMBER = 0
-    KIND = 1
-    STATUS = 2
-    WAITING_SINCE = 3
-    EXPORTER = 4
-    IEC = 5
-    CONSIGNEE = 6
-    DESTINATION = 7
-    HS_CODES = 8
-    FOB = 9
-    CLAIMED_BY = 10
-    OFFICE = 11
+    STATUS = 1
+    WAITING_SINCE = 2
+    OFFICE = 3
+    CLAIMED_BY = 4
+    KIND = 5
+    EXPORTER = 6
+    IEC = 7
+    CONSIGNEE = 8
+    DESTINATION = 9
+    HS_CODES = 10
+    FOB = 11
     # hidden
     ID = 12
     HAYSTACK = 13
 
 
 HEADERS = (
-    "Application", "Kind", "Status", "Waiting", "Exporter", "IEC", "Consignee", "Destination",
-    "HS codes", "FOB (USD)", "Claimed by", "Office",
+    "Application", "Status", "Waiting", "Office", "Claimed by", "Kind", "Exporter", "IEC",
+    "Consignee", "Destination", "HS codes", "FOB (USD)",
 )
 VISIBLE_COLUMNS = len(HEADERS)
 

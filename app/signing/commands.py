@@ -59,7 +59,12 @@ def _tokens(args: argparse.Namespace) -> int:
     from app.signing.discovery import discover_from_config
 
     now = datetime.now(UTC)
-    discovery = discover_from_config(load_config())
+    config = load_config()
+    if config.is_embedded:  # the embedded demo's SoftHSM2 token, when it has been made
+        from app.signing.demo_token import activate_demo_token
+
+        activate_demo_token(config)
+    discovery = discover_from_config(config)
     if args.json:
         print(json.dumps({
             "modules": [m.__dict__ for m in discovery.modules],

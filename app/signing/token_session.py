@@ -60,6 +60,7 @@ AskPin = Callable[[TokenInfo, list[str]], "str | None"]
 """``ask_pin(token_info, warnings)``: the PIN typed by the officer, or None to cancel."""
 
 BYTES_RESERVED = 16384
+_BACKGROUNDS_KEPT = 16  # appearance images kept encoded per session
 
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 
@@ -84,7 +85,7 @@ class SignatureBox:
 
 
 def _signer_class() -> type:
-    from asn1crypto import cms
+    from asn1crypto import algos, cms
     from pyhanko.sign import attributes
     from pyhanko.sign.pkcs11 import PKCS11Signer
 
@@ -107,9 +108,76 @@ def _signer_class() -> type:
             return cms.CMSAttribute.load(self.cache["der"])
 
     class TokenThreadSigner(PKCS11Signer):  # type: ignore[misc]
-        """PKCS11Signer that signs on the calling thread (the token thread), not an executor."""
+        """PKCS11Signer that signs on the calling thread (the token thread), not an executor.
+
+        It also keeps, per session, the DER of what every signature repeats (the signer's
+        identifier, the certificate set): asn1crypto deep-copies such values each time it
+        re-tags them into a SignerInfo or SignedData, which costs more than the CMS itself.
+        A value loaded from DER with the field's own tagging is taken as it is.
+        """
 
         _attribute_cache: dict[str, bytes] | None = None
+        _der_cache: dict[str, bytes] | None = None
+
+        def _cached_der(self, key: str, build: Callable[[], Any]) -> bytes:
+            if self._der_cache is None:
+                self._der_cache = {}
+            if key not in self._der_cache:
+                self._der_cache[key] = build().dump()
+            return self._der_cache[key]
+
+        def signer_info(self, digest_algorithm: str, signed_attrs: Any, signature: bytes) -> Any:
+            cert = self.signing_cert
+            if digest_algorithm == "shake256" or cert is None:
+                return super().signer_info(digest_algorithm, signed_attrs, signature)
+            sid = self._cached_der("sid", lambda: cms.SignerIdentifier({
+                "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                    {"issuer": cert.issuer, "serial_number": cert.serial_number}
+                )
+            }))
+            return cms.SignerInfo({
+                "version": "v1",
+                "sid": cms.SignerIdentifier.load(sid),
+                "digest_algorithm": algos.DigestAlgorithm({"algorithm": digest_algorithm}),
+                "signed_attrs": _implicit_zero(cms.CMSAttributes, signed_attrs.dump()),
+                "signature_algorithm": self.get_signature_mechanism_for_digest(
+                    digest_algorithm
+                ),
+                "signature": signature,
+            })
+
+        def _package_signature(
+            self, *, digest_algorithm: str, cms_version: Any, signed_attrs: Any,
+            signature: bytes, unsigned_attrs: Any, encap_content_info: Any,
+        ) -> Any:
+            # pyHanko 0.38's SignedData assembly, with the certificate set built once
+            sig_info = self.signer_info(digest_algorithm, signed_attrs, signature)
+            if unsigned_attrs is not None:
+                sig_info["unsigned_attrs"] = unsigned_attrs
+            certificates = self._cached_der("certificates", self._certificate_set)
+            signed_data = {
+                "version": cms_version,
+                "digest_algorithms": cms.DigestAlgorithms((sig_info["digest_algorithm"],)),
+                "encap_content_info": encap_content_info or {"content_type": "data"},
+                "certificates": cms.CertificateSet.load(certificates, implicit=0),
+                "signer_infos": [sig_info],
+            }
+            return cms.ContentInfo({
+                "content_type": cms.ContentType("signed_data"),
+                "content": cms.SignedData(signed_data),
+            })
+
+        def _certificate_set(self) -> Any:
+            registry = self.cert_registry or ()
+            certs = {
+                cms.CertificateChoices(name="certificate", value=cert)
+                for cert in registry
+                if self.embed_roots or cert.self_signed == "no"
+            }
+            certs.add(cms.CertificateChoices(name="certificate", value=self.signing_cert))
+            for ac in self.attribute_certs:
+                certs.add(cms.CertificateChoices(name="v2_attr_cert", value=ac))
+            return cms.CertificateSet(list(certs), implicit=0)
 
         def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Any:
             if self._attribute_cache is None:
@@ -137,6 +205,64 @@ def _signer_class() -> type:
             return signature
 
     return TokenThreadSigner
+
+
+def _encoded_image_class() -> type:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.images import PdfImage, pil_image
+
+    class _Recorder:
+        """Stands in for a writer while :func:`pil_image` builds the XObject streams."""
+
+        def __init__(self) -> None:
+            self.streams: list[Any] = []
+
+        def add_object(self, obj: Any) -> tuple[str, int]:
+            self.streams.append(obj)
+            return ("recorded", len(self.streams) - 1)
+
+    class EncodedPdfImage(PdfImage):  # type: ignore[misc]
+        """A PdfImage whose XObject streams (image, alpha mask) are deflated once.
+
+        pyHanko's ``pil_image`` splits the alpha channel, converts and deflates the image
+        again for every document (~6 ms for a stamp and signature appearance); here the
+        encoded streams are kept and copied into each new document.
+        """
+
+        _encoded: list[tuple[Any, bytes]] | None = None
+
+        def _encode(self) -> list[tuple[Any, bytes]]:
+            if self._encoded is None:
+                recorder = _Recorder()
+                pil_image(self.image, recorder)  # type: ignore[arg-type]
+                self._encoded = [(stream, stream.encoded_data) for stream in recorder.streams]
+            return self._encoded
+
+        @property
+        def image_ref(self) -> Any:
+            ref = self._image_ref
+            if ref is None or ref.get_pdf_handler() is not self.writer:
+                refs: list[Any] = []
+                for stream, encoded in self._encode():
+                    entries = {
+                        key: refs[value[1]] if isinstance(value, tuple) else value
+                        for key, value in stream.items()
+                    }
+                    refs.append(self.writer.add_object(generic.StreamObject(
+                        generic.DictionaryObject(entries), encoded_data=encoded
+                    )))
+                self._image_ref = ref = refs[-1]
+            return ref
+
+    return EncodedPdfImage
+
+
+def _implicit_zero(spec: Any, set_der: bytes) -> Any:
+    """The DER SET ``set_der`` as a ``[0] IMPLICIT`` value of ``spec``: the same content
+    bytes with the tag byte changed, loaded as they are (no deep copy, no re-encoding)."""
+    if set_der[:1] != b"\x31":
+        raise ValueError("expected a DER SET")
+    return spec.load(b"\xa0" + set_der[1:], implicit=0)
 
 
 class TokenSession:
@@ -171,6 +297,8 @@ class TokenSession:
         self._broken: TokenError | None = None
         self._closed = False
         self._image_cache: tuple[bytes, Any] | None = None
+        # per distinct appearance PNG (one per form layout): the encoded background image
+        self._backgrounds: dict[bytes, Any] = {}
 
     # --- what the store side needs ------------------------------------------------------
     @property
@@ -304,6 +432,16 @@ class TokenSession:
             self._image_cache = (png, image)
         return self._image_cache[1]
 
+    def _stamp_background(self, png: bytes) -> Any:
+        """The appearance's background image, encoded for PDF once per distinct PNG."""
+        background = self._backgrounds.get(png)
+        if background is None:
+            if len(self._backgrounds) >= _BACKGROUNDS_KEPT:
+                self._backgrounds.pop(next(iter(self._backgrounds)))
+            background = _encoded_image_class()(self._stamp_image(png))
+            self._backgrounds[png] = background
+        return background
+
     def _sign_pdf(
         self,
         pdf: bytes,
@@ -348,7 +486,6 @@ class TokenSession:
         reason: str | None,
         location: str | None,
     ) -> bytes:
-        from pyhanko.pdf_utils.images import PdfImage
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.pdf_utils.misc import PdfError
         from pyhanko.sign import fields, signers
@@ -359,7 +496,7 @@ class TokenSession:
             "border_width": 0,
         }
         if stamp_png:
-            style_kwargs["background"] = PdfImage(self._stamp_image(stamp_png))
+            style_kwargs["background"] = self._stamp_background(stamp_png)
             style_kwargs["background_opacity"] = 1.0
         timestamper = None
         if self.timestamp_url:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,16 +45,35 @@ def format_certificate_number(agency_code: str, year: int, serial: int) -> str:
     return f"{agency_code}/{year}/{serial:07d}"
 
 
+# statements built once (their SQL is compiled once and cached)
+_BUMP = (
+    update(counters)
+    .where(counters.c.agency_id == bindparam("b_agency_id"), counters.c.year == bindparam("b_year"))
+    .values(last_serial=counters.c.last_serial + 1)
+    .returning(counters.c.last_serial)
+)
+_LIVE_NUMBER = select(_numbers.c.number).where(
+    _numbers.c.application_id == bindparam("application_id"),
+    _numbers.c.state.in_(("reserved", "issued")),
+)
+_INSERT_NUMBER = _numbers.insert()
+_STATE_FOR_UPDATE = (
+    select(_numbers.c.state).where(_numbers.c.number == bindparam("number")).with_for_update()
+)
+
+_CONFIRM = (
+    update(_numbers)
+    .where(_numbers.c.number == bindparam("b_number"), _numbers.c.state == "reserved")
+    .values(state="issued")
+)
+_CONFIRM_FOR_APPLICATION = _CONFIRM.where(
+    _numbers.c.application_id == bindparam("b_application_id")
+)
+
+
 def _next_serial(session: Session, agency_id: int, year: int) -> int:
-    c = counters.c
-    bump = (
-        update(counters)
-        .where(c.agency_id == agency_id, c.year == year)
-        .values(last_serial=c.last_serial + 1)
-        .returning(c.last_serial)
-    )
     for _attempt in range(5):
-        serial = session.execute(bump).scalar()
+        serial = session.execute(_BUMP, {"b_agency_id": agency_id, "b_year": year}).scalar()
         if serial is not None:
             return int(serial)
         # first number of this agency and year: continue after any numbers already recorded
@@ -73,20 +92,22 @@ def _next_serial(session: Session, agency_id: int, year: int) -> int:
 
 
 def allocate_certificate_number(
-    session: Session, *, agency_id: int, application_id: int, year: int
+    session: Session, *, agency_id: int, application_id: int, year: int,
+    agency_code: str | None = None,
 ) -> str:
-    """Reserve the agency's next number of ``year`` for the application; returns it."""
+    """Reserve the agency's next number of ``year`` for the application; returns it.
+
+    ``agency_code``: the agency's code when the caller already read it (a batch reads it
+    once); otherwise it is read here.
+    """
     if not 2000 <= year <= 2999:
         raise CertificateNumberError(f"Year {year} is not a valid certificate year.")
-    code = session.execute(select(Agency.code).where(Agency.id == agency_id)).scalar()
+    code = agency_code or session.execute(
+        select(Agency.code).where(Agency.id == agency_id)
+    ).scalar()
     if code is None:
         raise CertificateNumberError(f"Agency #{agency_id} is not in the central store.")
-    live = session.execute(
-        select(_numbers.c.number).where(
-            _numbers.c.application_id == application_id,
-            _numbers.c.state.in_(("reserved", "issued")),
-        )
-    ).scalar()
+    live = session.execute(_LIVE_NUMBER, {"application_id": application_id}).scalar()
     if live is not None:
         raise CertificateNumberError(
             f"Application #{application_id} already holds certificate number {live}; void it "
@@ -94,30 +115,43 @@ def allocate_certificate_number(
         )
     serial = _next_serial(session, agency_id, year)
     number = format_certificate_number(code, year, serial)
-    session.execute(_numbers.insert().values(
-        number=number, agency_id=agency_id, year=year, serial=serial,
-        application_id=application_id, reserved_at=utcnow(), state="reserved",
-    ))
+    session.execute(_INSERT_NUMBER, {
+        "number": number, "agency_id": agency_id, "year": year, "serial": serial,
+        "application_id": application_id, "reserved_at": utcnow(), "state": "reserved",
+    })
     return number
 
 
 def _state(session: Session, number: str) -> str:
-    state = session.execute(
-        select(_numbers.c.state).where(_numbers.c.number == number).with_for_update()
-    ).scalar()
+    state = session.execute(_STATE_FOR_UPDATE, {"number": number}).scalar()
     if state is None:
         raise CertificateNumberError(f"Certificate number {number} was never allocated.")
     return str(state)
 
 
-def confirm_certificate_number(session: Session, number: str) -> None:
-    """Mark a reserved number as issued (in the transaction that records the issue)."""
-    state = _state(session, number)
+def confirm_certificate_number(
+    session: Session, number: str, *, application_id: int | None = None
+) -> None:
+    """Mark a reserved number as issued (in the transaction that records the issue).
+
+    With ``application_id``, the number must be reserved for that application.
+    """
+    if application_id is None:
+        done = session.execute(_CONFIRM, {"b_number": number})
+    else:
+        done = session.execute(_CONFIRM_FOR_APPLICATION,
+                               {"b_number": number, "b_application_id": application_id})
+    if done.rowcount == 1:
+        return
+    state = _state(session, number)  # why not: raise with what the row says
     if state != "reserved":
         raise CertificateNumberError(
             f"Certificate number {number} is {state}; only a reserved number can be issued."
         )
-    session.execute(update(_numbers).where(_numbers.c.number == number).values(state="issued"))
+    raise CertificateNumberError(
+        f"Certificate number {number} is reserved for another application, not "
+        f"#{application_id}."
+    )
 
 
 def void_certificate_number(session: Session, number: str, reason: str) -> None:

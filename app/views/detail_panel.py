@@ -132,6 +132,8 @@ class DetailPanel(QWidget):
             self._preview.clear()
         for model in (self.goods_model, self.documents_model, self.history_model):
             model.set_rows([])
+        self.tabs.setTabText(1, "&Goods")
+        self.tabs.setTabText(3, "&Documents")
 
     def show_detail(self, detail: ApplicationDetail) -> None:
         self.detail = detail

@@ -323,7 +323,10 @@ class DeskWindow(QMainWindow):
         return True
 
     def move_selection(self, step: int) -> None:
-        current = self.table.currentIndex().row()
+        if self.selected_row() is None:  # nothing chosen yet: start at the top
+            step, current = 0, 0
+        else:
+            current = self.table.currentIndex().row()
         target = min(max(current + step, 0), self.model.rowCount() - 1)
         if target >= 0:
             self._select_only(target)
@@ -360,8 +363,9 @@ class DeskWindow(QMainWindow):
             if request != self._detail_request:
                 return
             pdf, _pages, draft = result
-            caption = f"{number}: DRAFT — not valid until issued" if draft else f"{number}: issued certificate"
-            self.detail.preview.show_pdf(pdf, caption)
+            caption = f"{number}: DRAFT, not valid" if draft else f"{number}: issued certificate"
+            name = f"{number}-draft.pdf" if draft else f"{number}-certificate.pdf"
+            self.detail.preview.show_pdf(pdf, caption, name)
             self.preview_loaded.emit()
 
         def failed(exc: BaseException) -> None:

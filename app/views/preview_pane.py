@@ -6,10 +6,19 @@ Drafts carry the renderer's "DRAFT — not valid" watermark until the certificat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Signal
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 ZOOM_STEPS = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0)
 
@@ -25,6 +34,8 @@ class PreviewPane(QWidget):
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
         self._buffer: QBuffer | None = None
+        self._pdf: bytes | None = None
+        self._file_name = "certificate.pdf"
         self.status = QLabel("Select an application to preview its certificate.")
         self.page_label = QLabel()
 
@@ -40,9 +51,13 @@ class PreviewPane(QWidget):
         self.fit = tool("Fit width", "Fit the page to the width of the pane", self.fit_width)
         self.previous = tool("◀", "Previous page", lambda: self.go_to_page(self.current_page() - 1))
         self.next = tool("▶", "Next page", lambda: self.go_to_page(self.current_page() + 1))
+        self.save = tool("Save PDF…", "Save this PDF (the signed certificate once issued)",
+                         self.ask_where_to_save)
+        self.save.setEnabled(False)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.zoom_out, self.zoom_in, self.fit, self.previous, self.page_label, self.next):
+        for widget in (self.zoom_out, self.zoom_in, self.fit, self.previous, self.page_label,
+                       self.next, self.save):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.status)
@@ -56,7 +71,7 @@ class PreviewPane(QWidget):
     def show_message(self, text: str) -> None:
         self.status.setText(text)
 
-    def show_pdf(self, pdf: bytes, caption: str) -> None:
+    def show_pdf(self, pdf: bytes, caption: str, file_name: str = "certificate.pdf") -> None:
         buffer = QBuffer(self)
         buffer.setData(QByteArray(pdf))
         buffer.open(QIODevice.OpenModeFlag.ReadOnly)
@@ -65,12 +80,38 @@ class PreviewPane(QWidget):
         if self._buffer is not None:
             self._buffer.deleteLater()
         self._buffer = buffer
+        self._pdf, self._file_name = pdf, file_name
+        self.save.setEnabled(True)
         self.status.setText(caption)
+        self.status.setToolTip(caption)
 
     def clear(self) -> None:
         self.document.close()
+        self._pdf = None
+        self.save.setEnabled(False)
         self.status.setText("Select an application to preview its certificate.")
         self._update_page_label()
+
+    def ask_where_to_save(self) -> None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Save certificate PDF", self._file_name, "PDF documents (*.pdf)"
+        )
+        if path:
+            self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> None:
+        """Write the shown PDF to ``path`` (whole, or not at all)."""
+        if self._pdf is None:
+            return
+        tmp = path.with_name(path.name + ".part")
+        try:
+            tmp.write_bytes(self._pdf)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            self.status.setText(f"Not saved: {path} cannot be written ({exc.strerror}).")
+            return
+        self.status.setText(f"Saved {path.name}")
 
     def _status_changed(self, status: QPdfDocument.Status) -> None:
         if status == QPdfDocument.Status.Ready:
