@@ -21,6 +21,10 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in list(os.environ):
         if key.startswith("ORIGIN_DESK_"):
             monkeypatch.delenv(key)
+    # the demo token points SOFTHSM2_CONF at itself: undo that after every test
+    monkeypatch.setenv("SOFTHSM2_CONF", os.environ.get("SOFTHSM2_CONF", ""))
+    if not os.environ["SOFTHSM2_CONF"]:
+        monkeypatch.delenv("SOFTHSM2_CONF")
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("ORIGIN_DESK_HOME", str(home))

@@ -50,6 +50,10 @@ def test_demo_reset_recreates_the_store(data_home: Path, capsys: pytest.CaptureF
     capsys.readouterr()
     assert main(["list", "--json"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2000
+    # the demo comes with its SoftHSM2 token, which `tokens` finds
+    assert main(["tokens", "--json"]) == 0
+    tokens = json.loads(capsys.readouterr().out)["tokens"]
+    assert [t["label"] for t in tokens] == ["ORIGIN-DESK-DEMO"]
 
 
 def test_bad_setting_is_reported_by_the_cli(demo_store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,3 +76,23 @@ def test_render_unknown_application_says_so(demo_store: Path, tmp_path: Path, ca
     assert main(["render", "APP-1999-999999", "--out", str(out)]) == 2
     assert "APP-1999-999999 is not in the store" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_render_of_an_issued_application_writes_its_signed_pdf(
+    demo_engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy import select, update
+    from sqlalchemy.orm import Session
+
+    from app.models import Application, Certificate
+
+    signed = b"%PDF-1.7 stands in for a signed certificate\n%%EOF\n"
+    with Session(demo_engine) as session, session.begin():
+        certificate = session.scalars(select(Certificate).order_by(Certificate.id)).first()
+        session.execute(update(Certificate).where(Certificate.id == certificate.id).values(pdf=signed))
+        number = session.get(Application, certificate.application_id).number
+        certificate_number = certificate.number
+    out = tmp_path / "issued.pdf"
+    assert main(["render", number, "--out", str(out)]) == 0
+    assert out.read_bytes() == signed
+    assert f"the issued, signed certificate {certificate_number}" in capsys.readouterr().out

@@ -210,3 +210,36 @@ def test_kind_filter_combines_with_status_and_search(qtbot, window: DeskWindow) 
     assert f"All ({window.model.rowCount():,})" == window.status_tabs.tabText(StatusFilter.ALL)
     window.kind_combo.setCurrentIndex(0)
     assert window.model.rowCount() == everything
+
+
+def test_next_with_nothing_selected_starts_at_the_top(qtbot, window: DeskWindow) -> None:  # type: ignore[no-untyped-def]
+    assert window.selected_row() is None
+    with qtbot.waitSignal(window.detail_loaded, timeout=10_000):
+        window.move_selection(1)
+    assert window.detail.detail.id == window.model.row_at(0)[Col.ID]  # type: ignore[union-attr]
+
+
+def test_preview_can_be_saved_and_drafts_carry_no_stamp(qtbot, window: DeskWindow, tmp_path, demo_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from PySide6.QtPdf import QPdfDocument
+    from sqlalchemy import update
+
+    from app.documents.samples import sample_signature_png, sample_stamp_png
+    from app.models import Office
+
+    with demo_engine.begin() as connection:  # the office has a stamp, the officers signatures
+        connection.execute(update(Office).values(stamp_png=sample_stamp_png()))
+        connection.execute(update(User).values(signature_png=sample_signature_png()))
+    _select(qtbot, window, 0)
+    preview = window.detail.preview
+    with qtbot.waitSignal(window.preview_loaded, timeout=20_000):
+        window.detail.tabs.setCurrentWidget(preview)
+    qtbot.waitUntil(lambda: preview.document.status() == QPdfDocument.Status.Ready, timeout=10_000)
+    assert preview.save.isEnabled()
+    target = tmp_path / "draft.pdf"
+    preview.save_to(target)
+    assert target.read_bytes().startswith(b"%PDF")
+    images = subprocess.run(["pdfimages", "-list", str(target)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]
+    assert images == []  # neither the office stamp nor the officer's signature on a draft
