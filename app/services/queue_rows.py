@@ -91,14 +91,14 @@ def filter_rows(
     ]
 
 
-_WAITING = frozenset(s.value for s in ApplicationStatus if s.is_waiting_for_office)
+WAITING_STATUSES = frozenset(s.value for s in ApplicationStatus if s.is_waiting_for_office)
 
 
 def sort_rows(rows: list[QueueRow], column: int, descending: bool) -> list[QueueRow]:
     if column == Col.WAITING_SINCE:
         # waiting applications first, by how long they wait; decided ones after them
-        waiting = [r for r in rows if r[Col.STATUS] in _WAITING]
-        decided = [r for r in rows if r[Col.STATUS] not in _WAITING]
+        waiting = [r for r in rows if r[Col.STATUS] in WAITING_STATUSES]
+        decided = [r for r in rows if r[Col.STATUS] not in WAITING_STATUSES]
         waiting.sort(key=lambda r: r[column] or "", reverse=not descending)
         decided.sort(key=lambda r: r[column] or "", reverse=True)
         return waiting + decided
@@ -155,7 +155,7 @@ def waiting_hours(since: dt.datetime | str | None, now: dt.datetime | None = Non
 
 def is_overdue(row: QueueRow, limit_hours: int, now: dt.datetime | None = None) -> bool:
     return (
-        ApplicationStatus(row[Col.STATUS]).is_waiting_for_office
+        row[Col.STATUS] in WAITING_STATUSES
         and waiting_hours(row[Col.WAITING_SINCE], now) > limit_hours
     )
 

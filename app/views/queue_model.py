@@ -11,11 +11,11 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from app.models.enums import ApplicationStatus
 from app.services.queue_rows import (
     HEADERS,
     STATUS_FILTERS,
     VISIBLE_COLUMNS,
+    WAITING_STATUSES,
     Col,
     QueueRow,
     StatusFilter,
@@ -51,6 +51,7 @@ class OfficeQueueModel(QAbstractTableModel):
         self._text = ""
         self._status = StatusFilter.ALL
         self._kind: str | None = None
+        self._overdue_cache: dict[int, bool] = {}
         self._sort: tuple[int, bool] = (Col.WAITING_SINCE, False)
         self._now = utcnow()
         self._bold = QFont()
@@ -62,6 +63,7 @@ class OfficeQueueModel(QAbstractTableModel):
     def set_rows(self, rows: list[QueueRow]) -> None:
         self._all = rows
         self._now = utcnow()
+        self._overdue_cache.clear()
         self._apply()
 
     def set_filter_text(self, text: str) -> None:
@@ -77,6 +79,7 @@ class OfficeQueueModel(QAbstractTableModel):
     def replace_row(self, row: QueueRow) -> None:
         """Put a freshly loaded row in place of the one with the same application id."""
         app_id = row[Col.ID]
+        self._overdue_cache.pop(app_id, None)
         self._all = [row if r[Col.ID] == app_id else r for r in self._all]
         for i, r in enumerate(self._rows):
             if r[Col.ID] == app_id:
@@ -142,7 +145,7 @@ class OfficeQueueModel(QAbstractTableModel):
             if column == Col.FOB:
                 return f"{as_decimal(value):,.2f}"
             if column == Col.WAITING_SINCE:
-                if not ApplicationStatus(row[Col.STATUS]).is_waiting_for_office:
+                if row[Col.STATUS] not in WAITING_STATUSES:
                     return "—"
                 return format_waiting(waiting_hours(value, self._now))
             return value
@@ -178,4 +181,9 @@ class OfficeQueueModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _overdue(self, row: QueueRow) -> bool:
-        return is_overdue(row, self.waiting_limit_hours, self._now)
+        # asked for every painted cell (background): computed once per row and refresh
+        key = row[Col.ID]
+        flag = self._overdue_cache.get(key)
+        if flag is None:
+            flag = self._overdue_cache[key] = is_overdue(row, self.waiting_limit_hours, self._now)
+        return flag
