@@ -870,7 +870,10 @@ def verify_certificate_pdf(engine: Engine, config: Config, pdf: bytes) -> Certif
     sigs = report.signatures
 
     def all_of(attr: str) -> bool | None:
-        return all(getattr(s, attr) for s in sigs) if sigs else None
+        values = [getattr(s, attr) for s in sigs]
+        if not values or any(v is None for v in values):
+            return None  # not checked
+        return all(values)
 
     intact = all(s.intact and s.valid for s in sigs) if sigs else None
     signer = _common_name(sigs[0].signer) if sigs else ""
@@ -882,7 +885,8 @@ def verify_certificate_pdf(engine: Engine, config: Config, pdf: bytes) -> Certif
               _first(sigs, "altered", "verify") or "no signature"),
         Check("Chain to a trusted root", all_of("trusted"),
               "the signer's certificate chains to a trusted root" if all_of("trusted") else
-              _first(sigs, "chain") or "no signature"),
+              _first(sigs, "chain") or ("not checked: the signed content was altered"
+                                        if sigs else "no signature")),
         Check("Signer registered", registered,
               f"{signer} ({email})" if registered else
               (f"{signer} is not a registered officer" if sigs else "no signature")),

@@ -11,6 +11,7 @@ import argparse
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from app.signing.errors import InvalidInput
 
@@ -22,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("file", metavar="FILE.pdf", help="the signed PDF")
     verify.add_argument(
         "--trust", metavar="DIR", help="folder of trusted root certificates (default: settings)"
+    )
+    verify.add_argument(
+        "--signature-only", action="store_true",
+        help="check the signature alone, without the store (registered signer, QR code, status)",
     )
     verify.set_defaults(func=_verify)
 
@@ -44,7 +49,11 @@ def _verify(args: argparse.Namespace) -> int:
         raise InvalidInput(f"{path} is a folder, not a PDF file.") from None
     except OSError as exc:
         raise InvalidInput(f"Cannot read {path}: {exc.strerror}.") from None
-    trust = Path(args.trust) if args.trust else load_config().trust_path
+    config = load_config()
+    has_store = not config.is_embedded or config.demo_store_path.exists()
+    if has_store and not args.trust and not args.signature_only:
+        return _verify_with_store(config, data)
+    trust = Path(args.trust) if args.trust else config.trust_path
     roots = load_trust_roots(trust)
     report = validate_pdf(data, trust_roots=roots)
     if not roots:
@@ -52,6 +61,28 @@ def _verify(args: argparse.Namespace) -> int:
         report.valid = False
     print(report.to_json())
     return 0 if report.valid else 1
+
+
+def _verify_with_store(config: Any, data: bytes) -> int:
+    """Every check the desk's verify view makes: signature, chain, registered signer, no
+    change after signing, the QR code against the store, and the certificate's status."""
+    from app.services.desk import open_central
+    from app.services.issuing import verify_certificate_pdf
+
+    engine = open_central(config)
+    try:
+        result = verify_certificate_pdf(engine, config, data)
+    finally:
+        engine.dispose()
+    payload = result.report.to_dict()
+    payload.update(
+        valid=result.valid,
+        certificate_number=result.certificate_number,
+        store_status=result.store_status,
+        checks=[{"check": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+    )
+    print(json.dumps(payload, indent=2))
+    return 0 if result.valid else 1
 
 
 def _tokens(args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ class SignatureReport:
     timestamp: str | None = None
     intact: bool = False
     valid: bool = False
-    trusted: bool = False
+    trusted: bool | None = False  # None: not checked (the signed content was altered)
     registered: bool | None = None
     coverage: str = ""
     modification_level: str = ""
@@ -172,8 +172,12 @@ def _check_signature(
         and level <= ModificationLevel.LTA_UPDATES
     )
     if not status.intact:
-        report.problems.append("The signed content was altered (digest mismatch).")
-    elif not status.valid:
+        # pyHanko does not judge the chain of a signature over altered bytes, and the
+        # signature cannot be valid for content it does not cover: say only what is known
+        report.valid, report.trusted, report.unchanged = False, None, False
+        report.problems.append("The signed content was altered after signing (digest mismatch).")
+        return _registered(report, cert, is_registered)
+    if not status.valid:
         report.problems.append("The signature does not verify with the signer's certificate.")
     if not status.trusted:
         report.problems.append("The signer's certificate does not chain to a trusted root.")
@@ -182,6 +186,10 @@ def _check_signature(
             "The document was changed after it was signed "
             f"(coverage {report.coverage}, modification level {report.modification_level})."
         )
+    return _registered(report, cert, is_registered)
+
+
+def _registered(report: SignatureReport, cert: Any, is_registered: Any) -> SignatureReport:
     if is_registered is not None and cert is not None:
         report.registered = bool(is_registered(cert.dump()))
         if not report.registered:

@@ -114,6 +114,18 @@ def test_changed_byte_and_incremental_update_are_invalid(rsa_token, issuer, open
     report = verify_certificate_pdf(demo_engine, config, changed)
     assert not report.valid
     assert not next(c for c in report.checks if c.name == "Signature intact").passed
+    # the chain is not judged over altered bytes, and nothing claims the file is unchanged
+    checks = {c.name: c.passed for c in report.checks}
+    assert checks["Chain to a trusted root"] is None
+    assert checks["No change after signing"] is False
+    # the command line makes the same checks against the store, and says so in JSON
+
+    from app.cli import main
+
+    good = tmp_path / "good.pdf"
+    good.write_bytes(pdf)
+    assert main(["verify", str(good)]) == 0
+    assert main(["verify", str(bad)]) == 1
 
     # an incremental update that changes a form field after signing
     import io
