@@ -107,6 +107,17 @@ IN_LIEU_REASONS = (
 )
 
 
+STD_CODES = {"MUM": 22, "DEL": 11, "CHE": 44}  # telephone trunk codes of the office cities
+
+
+def _ports_for(ports: list[str], mode: str) -> list[str]:
+    """Airports for air freight, sea and land ports otherwise (when the country has both)."""
+    airports = [p for p in ports if "Airport" in p]
+    others = [p for p in ports if "Airport" not in p]
+    wanted = airports if mode == "air" else others
+    return wanted or ports
+
+
 def load_catalogue() -> dict[str, Any]:
     with (RESOURCES / "demo" / "catalogue.json").open(encoding="utf-8") as handle:
         return json.load(handle)
@@ -186,7 +197,7 @@ class DemoSeed:
         offices = [
             {"id": i, "agency_id": 1, "code": code, "name": name, "place": place,
              "address": address, "contact_email": f"{code.lower()}@{AGENCY_DOMAIN}",
-             "contact_phone": f"+91 {22 + i * 11} {rng.randint(2000_0000, 2999_9999)}",
+             "contact_phone": f"+91 {STD_CODES[code]} {rng.randint(2000_0000, 2999_9999)}",
              "ewallet_enabled": True, "merchant_id": f"IGCC{code}{rng.randint(100000, 999999)}",
              "checksum_key": "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", k=32))}
             for i, (code, name, place, address) in enumerate(OFFICES, start=1)
@@ -361,7 +372,7 @@ class DemoSeed:
                 "vessel_or_flight": (f"MV {rng.choice(['MSC Aurora', 'Maersk Kensington', 'CMA CGM Tigris', 'Ever Given', 'ONE Harmony'])} V.{rng.randint(100, 999)}{rng.choice('EWNS')}"
                                      if mode == "sea" else f"{rng.choice(['EK', 'AI', 'SQ', 'EY', 'LH'])} {rng.randint(100, 999)}" if mode == "air" else "Truck"),
                 "port_of_loading": rng.choice(loading_options[mode]),
-                "port_of_discharge": rng.choice(dest["ports"]),
+                "port_of_discharge": rng.choice(_ports_for(dest["ports"], mode)),
                 "departure_date": (submitted + dt.timedelta(days=rng.randint(1, 12))).date(),
                 "invoice_number": f"{exporter['name'][:3].upper()}/{year % 100}-{(year + 1) % 100}/{rng.randint(1, 4999):04d}",
                 "invoice_date": invoice_date,
