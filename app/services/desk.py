@@ -225,15 +225,7 @@ class Desk:
     ) -> None:
         """Take a workflow action as the signed-in user; raises WorkflowError when not allowed."""
         with self.sessions() as session, session.begin():
-            app = _load_application(session, application_id)
-            if expected_version is not None and app.version != expected_version:
-                raise UserFacingError(
-                    f"Application {app.number} changed since you opened it; it has been "
-                    "reloaded. Check it and try again."
-                )
-            actor = self._actor(session)
-            if actor is None:
-                raise UserFacingError("Sign in before acting on applications.")
+            app, actor = self._load_for_action(session, application_id, expected_version)
             perform(session, app, action, actor, text=text)
             try:
                 session.flush()
@@ -243,6 +235,21 @@ class Desk:
                     "been reloaded. Check it and try again."
                 ) from None
         log.info("%s %s by %s", action, application_id, self.user.email if self.user else "?")
+
+    def _load_for_action(
+        self, session: Session, application_id: int, expected_version: int | None
+    ) -> tuple[Application, User]:
+        """The application as the officer saw it (else a clear error) and the actor."""
+        app = _load_application(session, application_id)
+        if expected_version is not None and app.version != expected_version:
+            raise UserFacingError(
+                f"Application {app.number} changed since you opened it; it has been "
+                "reloaded. Check it and try again."
+            )
+        actor = self._actor(session)
+        if actor is None:
+            raise UserFacingError("Sign in before acting on applications.")
+        return app, actor
 
     def _actor(self, session: Session) -> User | None:
         if self.user is None:

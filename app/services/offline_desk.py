@@ -66,15 +66,7 @@ class LocalDesk(Desk):
         """Take the action on the local copy and queue it; push it at once when online."""
         action = Action(action)
         with self.sessions() as session, session.begin():
-            app = _load_application(session, application_id)
-            if expected_version is not None and app.version != expected_version:
-                raise UserFacingError(
-                    f"Application {app.number} changed since you opened it; it has been "
-                    "reloaded. Check it and try again."
-                )
-            actor = self._actor(session)
-            if actor is None:
-                raise UserFacingError("Sign in before acting on applications.")
+            app, actor = self._load_for_action(session, application_id, expected_version)
             entry_id, operation_id = LocalStore.enqueue(
                 session.connection(), user_id=actor.id, application_id=app.id,
                 application_number=app.number, action=action.value, text=text,
