@@ -167,9 +167,9 @@ def _status(args: argparse.Namespace, admin: AgencyAdmin) -> int:
     else:
         result = admin.deactivate(uid, args.reason)
         row = result.user
-        if result.claims_held:
-            print(f"note: {row.full_name} still holds the claim on "
-                  f"{', '.join(result.claims_held)}", file=sys.stderr)
+        if result.claims_released:
+            print(f"note: back in the queue (claims of {row.full_name} released): "
+                  f"{', '.join(result.claims_released)}", file=sys.stderr)
     print(f"{row.email}: {row.status}")
     return 0
 

@@ -36,6 +36,7 @@ class Who(StrEnum):
     CLAIM_HOLDER = "claim holder"  # the officer who holds the claim
     APPLICANT = "applicant"  # an applicant user of the exporter
     OFFICER_OR_ADMIN = "officer or administrator"
+    CLAIM_HOLDER_OR_ADMIN = "claim holder or administrator"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ TRANSITIONS: dict[Action, Transition] = {
     for t in (
         Transition(Action.CLAIM, frozenset({S.SUBMITTED, S.RESUBMITTED}), S.UNDER_SCRUTINY,
                    Who.OFFICER),
-        Transition(Action.RELEASE, frozenset({S.UNDER_SCRUTINY}), S.SUBMITTED, Who.CLAIM_HOLDER),
+        # an administrator releases the claims of an officer who left (deactivation)
+        Transition(Action.RELEASE, frozenset({S.UNDER_SCRUTINY}), S.SUBMITTED,
+                   Who.CLAIM_HOLDER_OR_ADMIN),
         Transition(Action.RETURN, frozenset({S.UNDER_SCRUTINY}), S.RETURNED, Who.CLAIM_HOLDER,
                    needs_text="a query for the exporter"),
         Transition(Action.RESUBMIT, frozenset({S.RETURNED}), S.RESUBMITTED, Who.APPLICANT),
@@ -199,7 +202,8 @@ def _check(application: Application, actor: User | Applicant, transition: Transi
             f"{actor.full_name}'s account is {actor.status}; only active users can {action}."
         )
     if actor.role == Role.ADMINISTRATOR:
-        if transition.who is not Who.OFFICER_OR_ADMIN or actor.agency_id != application.office.agency_id:
+        admin_may = transition.who in (Who.OFFICER_OR_ADMIN, Who.CLAIM_HOLDER_OR_ADMIN)
+        if not admin_may or actor.agency_id != application.office.agency_id:
             raise WorkflowError(
                 f"Only an issuing officer of office {application.office.code} can {action} "
                 f"application {application.number}."
@@ -210,7 +214,7 @@ def _check(application: Application, actor: User | Applicant, transition: Transi
             f"{actor.full_name} is not mapped to office {application.office.code}, which holds "
             f"application {application.number}."
         )
-    if transition.who is Who.CLAIM_HOLDER and holder != actor.id:
+    if transition.who in (Who.CLAIM_HOLDER, Who.CLAIM_HOLDER_OR_ADMIN) and holder != actor.id:
         if holder is None:
             raise WorkflowError(f"Claim application {application.number} before you {action} it.")
         name = application.claimed_by.full_name if application.claimed_by else f"user {holder}"

@@ -34,6 +34,8 @@ from app.models import (
     UserStatus,
 )
 from app.models.base import utcnow
+from app.models.enums import Action
+from app.models.workflow import perform
 from app.services.admin_images import UploadTarget
 from app.services.admin_rules import (
     AdminInputError,
@@ -144,7 +146,7 @@ class AuditRow:
 @dataclass(frozen=True)
 class DeactivationResult:
     user: UserRow
-    claims_held: tuple[str, ...]  # application numbers still claimed by the officer
+    claims_released: tuple[str, ...]  # applications the officer held, back in the queue
 
 
 # --- the service -------------------------------------------------------------------------------
@@ -381,13 +383,18 @@ class AgencyAdmin:
                                  "deactivated.")
             before = _user_snapshot(user)
             user.status = UserStatus.DEACTIVATED
-            claims = tuple(session.scalars(select(Application.number).where(
-                Application.claimed_by_id == user.id,
-                Application.status == ApplicationStatus.UNDER_SCRUTINY,
-            ).order_by(Application.number)))
             self._audit(session, actor, "user.deactivate", "user", user.id, before,
                         _user_snapshot(user), note=reason.strip())
-        return DeactivationResult(self.user(user_id), claims)
+            # their claims go back to the office's queue, through the workflow (audited)
+            claimed = session.scalars(select(Application).where(
+                Application.claimed_by_id == user.id,
+                Application.status == ApplicationStatus.UNDER_SCRUTINY,
+            ).order_by(Application.number)).all()
+            for application in claimed:
+                perform(session, application, Action.RELEASE, actor,
+                        text=f"claim released: {user.full_name} was deactivated")
+            released = tuple(a.number for a in claimed)
+        return DeactivationResult(self.user(user_id), released)
 
     def set_officer_offices(self, user_id: int, office_ids: Sequence[int]) -> UserRow:
         """Map an officer to exactly these offices of the agency."""

@@ -322,12 +322,12 @@ class UsersTab(QWidget):
             return
 
         def done_message(result: Any) -> str:
-            claims = getattr(result, "claims_held", ())
+            claims = getattr(result, "claims_released", ())
             text = f"{user.full_name} is deactivated."
             if claims:
-                text += (f" They still hold the claim on {len(claims)} application(s) "
-                         f"({', '.join(claims[:5])}{'…' if len(claims) > 5 else ''}); those "
-                         "stay claimed until released.")
+                text += (f" The {len(claims)} application(s) they had claimed "
+                         f"({', '.join(claims[:5])}{'…' if len(claims) > 5 else ''}) are back "
+                         "in the office's queue.")
             return text
 
         self._run(lambda: self.admin.deactivate(user.id, reason), done_message)

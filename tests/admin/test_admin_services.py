@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.config import load_config
-from app.models import Application, ApplicationStatus, Office, User
+from app.models import Application, ApplicationStatus, AuditEvent, Office, User
 from app.models.enums import Action
 from app.models.workflow import WorkflowError, allowed_actions, perform
 from app.services.admin import (
@@ -278,13 +278,18 @@ def test_deactivated_officer_cannot_claim_or_issue(admin: AgencyAdmin,
         assert s.get(Application, submitted).status == "under_scrutiny"
 
 
-def test_deactivation_reports_claims_held(admin: AgencyAdmin, demo_engine: Engine) -> None:
+def test_deactivation_releases_the_officers_claims(admin: AgencyAdmin, demo_engine: Engine) -> None:
     submitted = _application(demo_engine, ApplicationStatus.SUBMITTED, "MUM")
     _try(demo_engine, submitted, ANITA, Action.CLAIM)
     result = admin.deactivate(user_id(demo_engine, ANITA))
     with Session(demo_engine) as s:
-        number = s.get(Application, submitted).number
-    assert number in result.claims_held
+        app = s.get(Application, submitted)
+        assert (app.status, app.claimed_by_id) == ("submitted", None)
+        last = s.scalars(select(AuditEvent).where(AuditEvent.entity_id == submitted)
+                         .order_by(AuditEvent.id.desc())).first()
+        assert last.action == "application.release" and "deactivated" in last.note
+        number = app.number
+    assert number in result.claims_released
 
 
 def test_status_rules(admin: AgencyAdmin, demo_engine: Engine) -> None:
