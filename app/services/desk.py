@@ -176,6 +176,11 @@ class Desk:
             office_ids = tuple(o.id for o in self.my_offices())
         return load_queue(self.engine, QueueQuery(office_ids=office_ids))
 
+    def pending_application_ids(self) -> set[int]:
+        """Applications with a decision taken here and not yet on the central store (none:
+        this desk works on the central store directly)."""
+        return set()
+
     def queue_rows(self, application_ids: list[int]) -> list[QueueRow]:
         """Fresh queue rows of these applications (after an action changed them)."""
         return load_queue(self.engine, QueueQuery(application_ids=tuple(application_ids)))

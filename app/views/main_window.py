@@ -262,11 +262,14 @@ class DeskWindow(QMainWindow):
         office_ids = self.current_office_ids()
         self.count_label.setText("Loading the queue…")
         self._update_status_bar()
-        run_task(lambda: desk.queue(office_ids), self._queue_arrived, self.show_error,
+        run_task(lambda: (desk.queue(office_ids), desk.pending_application_ids()),
+                 self._queue_arrived, self.show_error,
                  owner=self)
 
-    def _queue_arrived(self, rows: list[QueueRow]) -> None:
+    def _queue_arrived(self, result: tuple[list[QueueRow], set[int]]) -> None:
+        rows, pending = result
         selected = self.detail.detail.id if self.detail.detail else None
+        self.model.set_pending(pending)
         self.model.set_rows(rows)
         if selected is not None:
             self.select_application(selected)
@@ -406,6 +409,7 @@ class DeskWindow(QMainWindow):
             if row is not None:
                 self.model.replace_row(row)
                 self._refresh_counts()
+            self.model.set_pending(desk.pending_application_ids())
             self.load_detail(app_id)
             self.action_finished.emit(action.value)
 

@@ -52,6 +52,7 @@ class OfficeQueueModel(QAbstractTableModel):
         self._status = StatusFilter.ALL
         self._kind: str | None = None
         self._overdue_cache: dict[int, bool] = {}
+        self._pending: frozenset[int] = frozenset()
         self._sort: tuple[int, bool] = (Col.WAITING_SINCE, False)
         self._now = utcnow()
         self._bold = QFont()
@@ -65,6 +66,18 @@ class OfficeQueueModel(QAbstractTableModel):
         self._now = utcnow()
         self._overdue_cache.clear()
         self._apply()
+
+    def set_pending(self, application_ids: set[int] | frozenset[int]) -> None:
+        """Mark the applications whose decision waits to be sent to the central store."""
+        pending = frozenset(application_ids)
+        if pending != self._pending:
+            self._pending = pending
+            if self._rows:
+                self.dataChanged.emit(self.index(0, Col.STATUS),
+                                      self.index(len(self._rows) - 1, Col.STATUS))
+
+    def is_pending(self, application_id: int) -> bool:
+        return application_id in self._pending
 
     def set_filter_text(self, text: str) -> None:
         if text != self._text:
@@ -141,7 +154,8 @@ class OfficeQueueModel(QAbstractTableModel):
             if column == Col.KIND:
                 return kind_label(value)
             if column == Col.STATUS:
-                return value.replace("_", " ")
+                text = value.replace("_", " ")
+                return f"{text} ⟳" if row[Col.ID] in self._pending else text
             if column == Col.FOB:
                 return f"{as_decimal(value):,.2f}"
             if column == Col.WAITING_SINCE:
@@ -155,6 +169,8 @@ class OfficeQueueModel(QAbstractTableModel):
                 assert since is not None
                 flag = " — over the limit" if self._overdue(row) else ""
                 return f"Waiting since {since.astimezone():%d %b %Y %H:%M}{flag}"
+            if column == Col.STATUS and row[Col.ID] in self._pending:
+                return "Pending sync: decided at this desk, not yet on the central store"
             if column in (Col.EXPORTER, Col.CONSIGNEE, Col.HS_CODES):
                 return row[column]
             return None

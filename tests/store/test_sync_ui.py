@@ -51,3 +51,33 @@ def test_sync_now_shows_online_and_the_not_applied_list(qtbot, demo_engine, tmp_
     qtbot.waitUntil(lambda: not controls.running, timeout=20000)
     assert controls.last_report is not None and controls.last_report.online
     assert "Online" in controls.indicator.text()
+
+
+def test_offline_decisions_are_marked_pending_in_the_queue(qtbot, demo_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from app.models.enums import Action
+    from app.services.queue_rows import Col
+    from app.views.main_window import DeskWindow
+
+    local = LocalStore(tmp_path / "local.sqlite")
+    online = LocalDesk(local, load_config(), SyncService(local, SqlCentralLink(demo_engine)))
+    online.sign_in("anita.deshpande@igcc.org.in")
+    online.sync.sync_now()  # the local copy of Anita's office
+    desk = LocalDesk(local, load_config(), SyncService(local, None))  # now the line is down
+    desk.sign_in("anita.deshpande@igcc.org.in")
+    window = DeskWindow(desk)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.queue_loaded, timeout=20000):
+        window.reload_queue()
+    assert window.model.rowCount() > 0  # still readable offline
+    with qtbot.waitSignal(window.detail_loaded, timeout=20000):
+        window.table.selectRow(0)
+    app_id = window.detail.detail.id
+    with qtbot.waitSignal(window.action_finished, timeout=20000):
+        window.take_action(Action.CLAIM)
+    row = window.model.row_of(app_id)
+    status = window.model.data(window.model.index(row, Col.STATUS))
+    tip = window.model.data(window.model.index(row, Col.STATUS), Qt.ItemDataRole.ToolTipRole)
+    assert status == "under scrutiny ⟳" and "Pending sync" in tip
+    assert desk.pending_application_ids() == {app_id}
