@@ -29,14 +29,17 @@ log = logging.getLogger(__name__)
 WINDOW_SHOWN_HOOKS: list[Callable[[DeskWindow], None]] = []
 
 
-def _open_desk(config: Config, officer: str | None, progress: Callable[[str], None]) -> Desk:
+def _open_desk(
+    config: Config, officer: str | None, progress: Callable[[str], None],
+    ask_password: Callable[[str], str | None] | None = None,
+) -> Desk:
     from app.logs import setup_logging  # on the worker: not needed to show a window
     from app.services.desk import Desk, open_central
 
     setup_logging(config)
     progress("Opening the store…")
     if not config.is_embedded:
-        return _open_synced_desk(config, officer, progress)
+        return _open_synced_desk(config, officer, ask_password)
     desk = Desk(open_central(config, progress), config)
     if config.is_embedded:  # a demo store made before the signing kit existed gets one now
         from app.signing.demo_token import prepare_demo_signing
@@ -47,7 +50,9 @@ def _open_desk(config: Config, officer: str | None, progress: Callable[[str], No
     return desk
 
 
-def _open_synced_desk(config: Config, officer: str | None, progress: Callable[[str], None]) -> Desk:
+def _open_synced_desk(
+    config: Config, officer: str | None, ask_password: Callable[[str], str | None] | None
+) -> Desk:
     """A central store is configured: work from the local store and sync with it."""
     from app.services.offline_desk import LocalDesk
     from app.services.sync import SyncService
@@ -56,7 +61,8 @@ def _open_synced_desk(config: Config, officer: str | None, progress: Callable[[s
     from app.store.local import LocalStore
 
     local = LocalStore(config.local_store_path)
-    link = None if config.offline else SqlCentralLink(central_engine(config))
+    # the password comes from the keyring, else from a prompt (never from a file)
+    link = None if config.offline else SqlCentralLink(central_engine(config, ask_password))
     desk = LocalDesk(local, config, SyncService(local, link))
     if officer:
         desk.sign_in(officer)
@@ -119,8 +125,14 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
         if screenshot:
             window.queue_loaded.connect(lambda: _select_first_and_shoot(window, screenshot))
 
+    prompter = None
+    if not config.is_embedded:
+        from app.views.password_prompt import PasswordPrompter
+
+        prompter = PasswordPrompter(window)
     run_task(
-        lambda progress: _open_desk(config, officer, progress),
+        lambda progress: _open_desk(config, officer, progress,
+                                    prompter.ask if prompter else None),
         opened,
         lambda exc: fail("store", exc),
         on_progress=window.count_label.setText,
