@@ -1,6 +1,8 @@
-"""Child process for the start-up benchmark: prints 'shown' once the first window is up.
+"""Child process for the start-up benchmark: prints 'shown' when the first window paints.
 
     python -m bench.startup_probe bare|app
+
+Both probes watch for the window's first Paint event: that is when an officer sees it.
 """
 
 from __future__ import annotations
@@ -8,28 +10,39 @@ from __future__ import annotations
 import sys
 
 
+def _report_first_paint(window, app) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QEvent, QObject
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event):  # type: ignore[no-untyped-def]  # noqa: N802
+            if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                self.seen = True
+                print("shown", flush=True)
+                app.quit()
+            return False
+
+    window._first_paint_filter = FirstPaint(window)
+    window.installEventFilter(window._first_paint_filter)
+
+
 def main(which: str) -> None:
     if which == "bare":
-        from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication, QMainWindow
 
         app = QApplication(sys.argv[:1])
         window = QMainWindow()
         window.resize(1400, 860)
+        _report_first_paint(window, app)
         window.show()
-        QTimer.singleShot(0, lambda: (print("shown", flush=True), app.quit()))
         app.exec()
         return
     from PySide6.QtWidgets import QApplication
 
     from app.views import application
 
-    def on_window(window: object) -> None:
-        from PySide6.QtCore import QTimer
-
-        QTimer.singleShot(0, lambda: (print("shown", flush=True), QApplication.quit()))
-
-    application.WINDOW_SHOWN_HOOKS.append(on_window)
+    application.WINDOW_SHOWN_HOOKS.append(
+        lambda window: _report_first_paint(window, QApplication.instance())
+    )
     application.run_gui(officer="rahul.menon@igcc.org.in")
 
 

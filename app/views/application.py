@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from app.services.desk import Desk
 
 log = logging.getLogger(__name__)
-# called with the desk window once it is shown (the start-up benchmark listens here)
+# called with the desk window just before it is first shown (the start-up benchmark listens)
 WINDOW_SHOWN_HOOKS: list[Callable[[DeskWindow], None]] = []
 
 
@@ -80,9 +80,9 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
         return 2
 
     window = DeskWindow()
-    window.show()
-    for hook in WINDOW_SHOWN_HOOKS:
+    for hook in WINDOW_SHOWN_HOOKS:  # before show(), so that a hook sees the first paint
         hook(window)
+    window.show()
 
     state: dict[str, object] = {}
 

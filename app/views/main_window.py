@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
 from app.errors import UserFacingError
 from app.models.enums import Action, ApplicationKind
 from app.services.queue_rows import STATUS_FILTERS, Col, QueueRow, StatusFilter
-from app.views.detail_panel import DetailPanel
 from app.views.queue_model import OfficeQueueModel
 from app.views.tasks import run_task
 from app.views.text_prompt import TextPrompt
 
 if TYPE_CHECKING:
     from app.services.desk import ApplicationDetail, Desk
+    from app.views.detail_panel import DetailPanel
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class DeskWindow(QMainWindow):
         self.table.setWordWrap(False)
 
         # detail and actions
-        self.detail = DetailPanel()
+        self._detail: DetailPanel | None = None  # built just after the first paint
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setVisible(False)
@@ -166,8 +166,11 @@ class DeskWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 0, 0, 0)
         right_layout.addWidget(self.message)
-        right_layout.addWidget(self.detail, 1)
+        self._detail_placeholder = QLabel("Select an application in the queue.")
+        self._detail_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        right_layout.addWidget(self._detail_placeholder, 1)
         right_layout.addLayout(button_row)
+        self._right_layout = right_layout
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -205,9 +208,7 @@ class DeskWindow(QMainWindow):
             lambda _i: self.model.set_kind_filter(self.kind_combo.currentData())
         )
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        self.detail.tabs.currentChanged.connect(
-            lambda _i: self.load_preview() if self.detail.is_preview_current() else None
-        )
+
         self.model.modelReset.connect(self._after_reset)
 
         self.status_tabs.setCurrentIndex(StatusFilter.WAITING)
@@ -228,11 +229,35 @@ class DeskWindow(QMainWindow):
         self._fill_offices()
         self._update_status_bar()
 
+    @property
+    def detail(self) -> DetailPanel:
+        """The detail panel: built on first use, at the latest just after the window's first
+        paint (so that the window shows as soon as the queue's frame is there)."""
+        if self._detail is None:
+            from app.views.detail_panel import DetailPanel
+
+            detail = DetailPanel()
+            detail.tabs.currentChanged.connect(
+                lambda _i: self.load_preview() if detail.is_preview_current() else None
+            )
+            index = self._right_layout.indexOf(self._detail_placeholder)
+            self._right_layout.insertWidget(index, detail, 1)
+            self._right_layout.removeWidget(self._detail_placeholder)
+            self._detail_placeholder.deleteLater()
+            self._detail = detail
+        return self._detail
+
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if not getattr(self, "_sized", False):
             self._sized = True
             QTimer.singleShot(0, self._size_panes)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self._detail is None and not getattr(self, "_detail_scheduled", False):
+            self._detail_scheduled = True  # the frame is on screen: now the detail panel
+            QTimer.singleShot(0, lambda: self.detail)
 
     def _size_panes(self) -> None:
         width = max(self.splitter.width(), 900)
