@@ -328,7 +328,8 @@ class Issuer:
             return registered_fingerprints(session, self.officer_id)
 
     def approved_ids(self, numbers: Sequence[str], office_code: str | None = None) -> list[int]:
-        """Application ids for ``numbers`` (checked: known, approved, in ``office_code``)."""
+        """Application ids for ``numbers`` (checked before any PIN is asked: known, approved,
+        in ``office_code``, and of an office this officer serves)."""
         wanted = [n.strip().upper() for n in numbers if n.strip()]
         if not wanted:
             raise UserFacingError("Name at least one application number to issue.")
@@ -338,6 +339,10 @@ class Issuer:
                 .join(Office, Office.id == Application.office_id)
                 .where(Application.number.in_(wanted))
             ).all()
+            served = set(session.scalars(
+                select(Office.code).join(officer_offices, officer_offices.c.office_id == Office.id)
+                .where(officer_offices.c.user_id == self.officer_id)
+            ))
         found = {r.number: r for r in rows}
         problems, ids = [], []
         for number in dict.fromkeys(wanted):
@@ -346,6 +351,8 @@ class Issuer:
                 problems.append(f"{number} is not in the store")
             elif office_code and row.code != office_code.strip().upper():
                 problems.append(f"{number} belongs to office {row.code}, not {office_code}")
+            elif row.code not in served:
+                problems.append(f"{number} belongs to office {row.code}, which you do not serve")
             elif row.status != ApplicationStatus.APPROVED:
                 problems.append(f"{number} is {ApplicationStatus(row.status).label.lower()}, "
                                 "not approved")

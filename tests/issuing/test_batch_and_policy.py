@@ -271,3 +271,25 @@ def test_demo_signing_kit(demo_engine, data_home, monkeypatch):
     outcome = issuer.run_batch([app_id], lambda info, w: DEMO_PIN)
     assert outcome.status is BatchStatus.COMPLETED and outcome.done
     assert DEMO_PIN not in (data_home / "demo-token" / "softhsm2.conf").read_text()
+
+
+def test_cli_issue_refuses_another_offices_application_before_the_pin(
+    cli, rsa_token, demo_engine, capsys, monkeypatch  # type: ignore[no-untyped-def]
+):
+    from sqlalchemy import select
+
+    from app.models import Office
+
+    with session_factory(demo_engine)() as s:  # the officer serves MUM only
+        number = s.scalars(
+            select(Application.number).join(Office, Office.id == Application.office_id)
+            .where(Office.code == "CHE", Application.status == ApplicationStatus.APPROVED)
+        ).first()
+
+    def no_pin_please() -> str:
+        raise AssertionError("the PIN was asked for an application that cannot be issued")
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    monkeypatch.setattr("getpass.getpass", lambda *a, **k: no_pin_please())
+    assert cli(["issue", number, "--officer", OFFICER_EMAIL]) == 2
+    assert f"{number} belongs to office CHE, which you do not serve" in capsys.readouterr().err
