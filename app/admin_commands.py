@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.errors import UserFacingError
 
@@ -23,29 +23,36 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     admin = subparsers.add_parser("admin", help="agency administration: offices, users, "
                                   "payment gateway, stamps and signatures")
-    admin.add_argument("--as", dest="admin_email", required=True, metavar="EMAIL",
+    admin.add_argument("--as", dest="admin_email", default=None, metavar="EMAIL",
                        help="the administrator acting (their e-mail address)")
     actions = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    # `admin ACTION --as EMAIL` works as well as `admin --as EMAIL ACTION`
+    as_too = argparse.ArgumentParser(add_help=False)
+    as_too.add_argument("--as", dest="admin_email", default=argparse.SUPPRESS, metavar="EMAIL",
+                        help="the administrator acting (their e-mail address)")
 
-    actions.add_parser("offices", help="list the agency's offices").set_defaults(
+    def add_action(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return actions.add_parser(name, parents=[as_too], **kwargs)
+
+    add_action("offices", help="list the agency's offices").set_defaults(
         func=_wrap(_offices))
-    users = actions.add_parser("users", help="list the agency's users")
+    users = add_action("users", help="list the agency's users")
     users.add_argument("--pending", action="store_true", help="only pending registrations")
     users.set_defaults(func=_wrap(_users))
 
-    gateway = actions.add_parser(
+    gateway = add_action(
         "set-gateway", help="set an office's payment gateway Merchant ID and Checksum key; "
         "the key is read from standard input (one line), never from the command line")
     gateway.add_argument("office", metavar="OFFICE", help="office code, e.g. MUM")
     gateway.add_argument("--merchant-id", required=True)
     gateway.set_defaults(func=_wrap(_set_gateway))
 
-    wallet = actions.add_parser("ewallet", help="switch an office's e-wallet on or off")
+    wallet = add_action("ewallet", help="switch an office's e-wallet on or off")
     wallet.add_argument("office", metavar="OFFICE")
     wallet.add_argument("state", choices=("on", "off"))
     wallet.set_defaults(func=_wrap(_ewallet))
 
-    approve = actions.add_parser("approve", help="approve a pending officer registration")
+    approve = add_action("approve", help="approve a pending officer registration")
     approve.add_argument("email")
     approve.add_argument("--office", action="append", required=True, metavar="CODE",
                          help="an office the officer serves (repeat for several)")
@@ -53,21 +60,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     for name, text in (("refuse", "refuse a pending registration"),
                        ("deactivate", "deactivate an active user"),
                        ("activate", "activate a deactivated user")):
-        command = actions.add_parser(name, help=text)
+        command = add_action(name, help=text)
         command.add_argument("email")
         if name != "activate":
             command.add_argument("--reason", default="")
         command.set_defaults(func=_wrap(_status), status_action=name)
-    mapping = actions.add_parser("map", help="set the offices an officer serves")
+    mapping = add_action("map", help="set the offices an officer serves")
     mapping.add_argument("email")
     mapping.add_argument("--office", action="append", default=[], metavar="CODE")
     mapping.set_defaults(func=_wrap(_map))
-    domains = actions.add_parser("domains", help="set the agency's official e-mail domains")
+    domains = add_action("domains", help="set the agency's official e-mail domains")
     domains.add_argument("domain", nargs="+")
     domains.set_defaults(func=_wrap(_domains))
 
     for kind in ("stamp", "signature"):
-        upload = actions.add_parser(
+        upload = add_action(
             f"upload-{kind}", help=f"clean a scan or photo and store it as the "
             f"{'office' if kind == 'stamp' else 'officer'}'s {kind}")
         upload.add_argument("owner", metavar="OFFICE" if kind == "stamp" else "EMAIL")
@@ -76,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                             help="0 keeps faint ink … 1 removes the most (default 0.5)")
         upload.set_defaults(func=_wrap(_upload), kind=kind)
 
-    audit = actions.add_parser("audit", help="the latest administrative events")
+    audit = add_action("audit", help="the latest administrative events")
     audit.add_argument("--limit", type=int, default=50)
     audit.set_defaults(func=_wrap(_audit))
 
@@ -92,6 +99,8 @@ def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
         engine = open_central(load_config())
         try:
+            if not args.admin_email:
+                raise UserFacingError("Name the administrator acting with --as EMAIL.")
             return handler(args, AgencyAdmin.for_email(engine, args.admin_email))
         finally:
             engine.dispose()

@@ -34,6 +34,14 @@ def test_list_offices_and_users(demo_store: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out.split()[0] == PENDING
 
 
+def test_as_may_follow_the_action_and_is_required(demo_store: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["admin", "offices", "--as", ADMIN]) == 0
+    assert "Mumbai Regional Office" in capsys.readouterr().out
+    assert run(["admin", "offices"]) == 2
+    assert "--as EMAIL" in capsys.readouterr().out
+
+
 def test_set_gateway_reads_key_from_stdin(demo_store: Path, demo_engine: Engine,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
