@@ -23,10 +23,13 @@ class SignInDialog(QDialog):
     def __init__(self, users: list[OfficerInfo], store_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in — Origin Desk")
-        self.users = [u for u in users if u.status == "active"]
+        # officers first: most people at a desk are issuing officers
+        self.users = sorted((u for u in users if u.status == "active"),
+                            key=lambda u: (u.role != "officer", u.full_name))
         intro = QLabel(
-            f"<b>Origin Desk</b> · {store_label}<br>Choose who you are. The demo store needs "
-            "no password; a central store asks for your own login."
+            f"<b>Origin Desk</b> · {store_label}<br>Choose who you are. "
+            + ("The demo needs no password; its signing token's PIN is 123456."
+               if store_label == "embedded demo" else "The central store asks for your login.")
         )
         intro.setWordWrap(True)
         self.combo = QComboBox()

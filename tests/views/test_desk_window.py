@@ -243,3 +243,15 @@ def test_preview_can_be_saved_and_drafts_carry_no_stamp(qtbot, window: DeskWindo
     images = subprocess.run(["pdfimages", "-list", str(target)], capture_output=True, text=True,
                             check=True).stdout.splitlines()[2:]
     assert images == []  # neither the office stamp nor the officer's signature on a draft
+
+
+def test_sign_in_lists_active_users_officers_first(qtbot, demo_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    from app.views.sign_in import SignInDialog
+
+    desk = Desk(demo_engine, load_config())
+    dialog = SignInDialog(desk.users(), desk.store_label)
+    qtbot.addWidget(dialog)
+    emails = [dialog.combo.itemData(i) for i in range(dialog.combo.count())]
+    assert "tarun.bose@igcc.org.in" not in emails  # pending registration: cannot sign in
+    assert emails[-1] == "admin@igcc.org.in" and len(emails) == 7
+    assert dialog.chosen_email() == emails[0] != "admin@igcc.org.in"
