@@ -14,6 +14,13 @@ from app.models.base import Base, utcnow
 from app.models.enums import CertificateStatus, WalletEntryKind
 from app.models.organisation import Office, User
 
+# Fee per certificate in rupees (before GST), debited from the office's e-wallet on issue
+CERTIFICATE_FEES = {"preferential": Decimal("600.00"), "non_preferential": Decimal("200.00")}
+
+
+def certificate_fee(preferential: bool) -> Decimal:
+    return CERTIFICATE_FEES["preferential" if preferential else "non_preferential"]
+
 
 class Certificate(Base):
     __tablename__ = "certificates"

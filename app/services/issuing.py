@@ -43,7 +43,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,6 +65,7 @@ from app.models import (
     WalletEntry,
     WalletEntryKind,
 )
+from app.models.certificates import certificate_fee
 from app.models.enums import Action, Role, UserStatus
 from app.models.organisation import Agency, officer_offices
 from app.models.workflow import WorkflowError, perform
@@ -89,7 +89,6 @@ from app.store.numbers import (
 log = logging.getLogger(__name__)
 
 INDIA = ZoneInfo("Asia/Kolkata")
-FEES = {True: Decimal("600.00"), False: Decimal("200.00")}  # preferential?
 STALE_RESERVATION = dt.timedelta(minutes=15)
 SIGNATURE_FIELD = "IssuingOfficerSignature"
 ALLOCATION_RETRIES = 5
@@ -692,7 +691,7 @@ class Issuer:
         if reserved.ewallet:
             session.execute(_INSERT_WALLET_ENTRY, {
                 "office_id": reserved.office_id, "kind": WalletEntryKind.FEE.value,
-                "amount": -FEES[reserved.preferential], "certificate_number": reserved.number,
+                "amount": -certificate_fee(reserved.preferential), "certificate_number": reserved.number,
                 "reference": app.number, "at": reserved.issued_at,
             })
         superseded = None

@@ -53,6 +53,7 @@ from app.models import (
     officer_offices,
 )
 from app.models.agreements import trade_agreements
+from app.models.certificates import certificate_fee
 from app.models.validation import RESOURCES, gstin_check_character
 from app.store.central import sqlite_engine
 from app.store.schema import upgrade
@@ -85,7 +86,6 @@ STATUS_WEIGHTS = {
     S.SUBMITTED: 22, S.UNDER_SCRUTINY: 8, S.RETURNED: 6, S.RESUBMITTED: 6, S.APPROVED: 12,
     S.ISSUED: 30, S.REJECTED: 6, S.SUPERSEDED: 5, S.CANCELLED: 5,
 }
-FEES = {True: Decimal("600.00"), False: Decimal("200.00")}  # preferential?
 QUERIES = (
     "Please upload the signed commercial invoice; the copy attached is unsigned.",
     "Gross weight on the packing list differs from the application; please correct.",
@@ -449,7 +449,7 @@ class DemoSeed:
                         "superseded_by_number": None}
                 certs.append(cert)
                 wallet.append({"office_id": app["office_id"], "kind": WalletEntryKind.FEE,
-                               "amount": -FEES[kind == ApplicationKind.PREFERENTIAL],
+                               "amount": -certificate_fee(kind == ApplicationKind.PREFERENTIAL),
                                "certificate_number": number, "reference": app["number"],
                                "at": issued_at})
                 if status == S.SUPERSEDED:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,7 +37,7 @@ from app.services.admin_rules import (
     check_office_code,
     check_text,
 )
-from app.views.admin_widgets import ERROR_STYLE, FieldError
+from app.views.admin_widgets import ERROR_STYLE, FieldError, RowsModel
 from app.views.tasks import run_task
 
 if TYPE_CHECKING:
@@ -59,21 +59,11 @@ COLUMNS: tuple[tuple[str, Callable[[OfficeRow], str]], ...] = (
 )
 
 
-class OfficeTableModel(QAbstractTableModel):
+class OfficeTableModel(RowsModel):
+    """The offices, with the address as tooltip and missing settings in red."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[OfficeRow] = []
-
-    def set_rows(self, rows: list[OfficeRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(COLUMNS)
+        super().__init__(COLUMNS, parent)
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -81,7 +71,7 @@ class OfficeTableModel(QAbstractTableModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[index.column()][1](row)
+            return super().data(index, role)
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
             return f"{row.address}\n{row.contact_email}  {row.contact_phone}"
         if role == Qt.ItemDataRole.ForegroundRole and (
@@ -91,15 +81,6 @@ class OfficeTableModel(QAbstractTableModel):
 
             return QColor("#b00020")
         return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section][0]
-        return None
-
-    def row_at(self, row: int) -> OfficeRow | None:
-        return self.rows[row] if 0 <= row < len(self.rows) else None
 
 
 class OfficeDialog(QDialog):
