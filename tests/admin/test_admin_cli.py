@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from app import admin_commands
+from app.cli import admin as admin_commands
 from app.errors import UserFacingError
 from tests.admin.conftest import ADMIN, PENDING, audit_events, bad_files, load_office, load_user
 

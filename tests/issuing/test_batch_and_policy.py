@@ -192,9 +192,9 @@ def cli(monkeypatch):  # type: ignore[no-untyped-def]
     """app.cli.main with this concern's commands registered (until app/cli.py lists them)."""
     import app.cli
 
-    if "app.issuing_commands" not in app.cli.COMMAND_MODULES:
+    if "app.cli.issuing" not in app.cli.COMMAND_MODULES:
         monkeypatch.setattr(app.cli, "COMMAND_MODULES",
-                            (*app.cli.COMMAND_MODULES, "app.issuing_commands"))
+                            (*app.cli.COMMAND_MODULES, "app.cli.issuing"))
     return app.cli.main
 
 

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 
 # Modules that contribute commands; each has register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
-    "app.commands",
-    "app.admin_commands",
-    "app.issuing_commands",
-    "app.imaging.commands",
-    "app.documents.commands",
-    "app.signing.commands",
-    "app.store.commands",
+    "app.cli.desk",
+    "app.cli.admin",
+    "app.cli.issuing",
+    "app.cli.imaging",
+    "app.cli.documents",
+    "app.cli.signing",
+    "app.cli.store",
 )
 
 

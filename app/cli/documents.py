@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 from pathlib import Path
@@ -48,15 +47,8 @@ def _load(args: argparse.Namespace) -> CertificateData:
         return certificate_data_from_json(text)
     if not args.application_number:
         raise UserFacingError("name the application to render, or give --from-json FILE")
-    try:
-        source = importlib.import_module("app.store.documents_source")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("app.store"):
-            raise UserFacingError(
-                "this Origin Desk cannot look applications up in the store yet; "
-                "use --from-json FILE"
-            ) from None
-        raise
+    from app.services import documents_source as source
+
     return source.certificate_data_for(args.application_number)
 
 
@@ -67,7 +59,7 @@ def _render(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".pdf":
         raise UserFacingError(f"{out} should end in .pdf")
     if args.application_number and not args.from_json:
-        from app.store.documents_source import issued_certificate_pdf
+        from app.services.documents_source import issued_certificate_pdf
 
         issued = issued_certificate_pdf(args.application_number)
         if issued is not None:  # the signed certificate itself, byte for byte
