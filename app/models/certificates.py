@@ -58,6 +58,9 @@ class CertificateNumber(Base):
     reserved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     state: Mapped[str] = mapped_column(String(10), default="reserved")  # reserved|issued|void
     void_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # who reserved it, from which desk session (an opaque id): revision 0004_central_rules
+    reserved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    desk_session: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class DscRegistration(Base):

@@ -47,8 +47,10 @@ class Office(Base):
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     ewallet_enabled: Mapped[bool] = mapped_column(default=True)
-    merchant_id: Mapped[str] = mapped_column(String(64), default="")
-    checksum_key: Mapped[str] = mapped_column(String(128), default="")
+    # payment gateway secrets: deferred, so that loading an office does not select them (an
+    # officer's login may not read them on PostgreSQL; an administrator's access loads them)
+    merchant_id: Mapped[str] = mapped_column(String(64), default="", deferred=True)
+    checksum_key: Mapped[str] = mapped_column(String(128), default="", deferred=True)
     stamp_png: Mapped[bytes | None] = mapped_column(default=None)
 
     agency: Mapped[Agency] = relationship(back_populates="offices")

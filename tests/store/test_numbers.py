@@ -29,7 +29,9 @@ class IssueFailed(Exception):
 
 
 def test_concurrent_issue_yields_no_duplicates_and_no_gaps(central: CentralDb) -> None:
-    # officers of all three offices, each thread with its own engine (connection pool)
+    # six desks, each thread with its own engine (connection pool); as the store's owner: on
+    # PostgreSQL officers' logins reserve through od_reserve_certificate_number (0004), this
+    # is the Python allocator that the SQLite store uses, under PostgreSQL's concurrency
     emails = [str(central.scalar("SELECT email FROM users WHERE id = :i", i=i))
               for i in (2, 3, 4, 5, 6, 7)]
     with central.owner_engine().connect() as connection:
@@ -43,7 +45,7 @@ def test_concurrent_issue_yields_no_duplicates_and_no_gaps(central: CentralDb) -
 
     def issue(email: str, index: int) -> None:
         rng = random.Random(index)
-        engine = central.engine_for(email)
+        engine = central.owner_engine()
         done: list[tuple[str, str]] = []
         app_ids = free[index::len(emails)]  # each thread issues for applications of its own
         barrier.wait()
@@ -106,7 +108,7 @@ def test_concurrent_issue_yields_no_duplicates_and_no_gaps(central: CentralDb) -
 def test_numbers_continue_after_the_seeded_ones_and_void_needs_a_reason(
     central: CentralDb,
 ) -> None:
-    engine = central.engine_for(str(central.scalar("SELECT email FROM users WHERE id = 2")))
+    engine = central.owner_engine()  # officers' logins reserve through the functions (0004)
     seeded = int(central.scalar("SELECT max(serial) FROM certificate_numbers WHERE year = 2026"))
     app_id = int(central.scalar(
         "SELECT min(id) FROM applications WHERE office_id = 1 AND status = 'approved'"))
