@@ -8,7 +8,9 @@ raises :class:`ConfigError` naming the key, where it came from and what it expec
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +26,39 @@ class ConfigError(ValueError):
     """A setting has a value that cannot be used."""
 
 
-def data_dir() -> Path:
-    home = os.environ.get(ENV_PREFIX + "HOME")
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``ORIGIN_DESK_HOME`` when set, else the platform's user data directory (unchecked)."""
+    environ = os.environ if environ is None else environ
+    home = environ.get(ENV_PREFIX + "HOME")
     if home:
         return Path(home).expanduser()
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def check_data_dir(directory: Path, origin: str) -> None:
+    """Refuse a data directory that is a file, or lies under a file (nothing is created)."""
+    text = str(directory)
+    if "\0" in text:
+        raise ConfigError(f"{origin} contains a NUL character; expected a folder path")
+    path = directory
+    try:
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        if path.is_dir():
+            return
+    except OSError as exc:  # e.g. a path too long for the file system
+        raise ConfigError(f"{origin} {text!r} cannot be used: {exc.strerror or exc}") from None
+    if path == directory:
+        raise ConfigError(f"{origin} is {text!r}, which is a file, not a folder")
+    raise ConfigError(f"{origin} is {text!r}, but {path} is a file, not a folder")
+
+
+_URL_PASSWORD = re.compile(r"(^|://)([^/@:\s]*:)[^/\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of a ``user:password@host`` URL replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1\2***@", text)
 
 
 def _default_pkcs11_modules() -> list[str]:
@@ -67,12 +97,15 @@ def _as_str(value: Any) -> str:
 
 def _as_int(minimum: int, maximum: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError(f"a whole number from {minimum} to {maximum}")
+        wanted = f"a whole number from {minimum} to {maximum}"
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(wanted)
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise ValueError(wanted)  # 2.5, inf and nan are not whole numbers
         try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"a whole number from {minimum} to {maximum}") from None
+            number = int(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(wanted) from None
         if not minimum <= number <= maximum:
             raise ValueError(f"a whole number from {minimum} to {maximum}")
         return number
@@ -83,6 +116,8 @@ def _as_int(minimum: int, maximum: int) -> Callable[[Any], int]:
 def _as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
+    if not isinstance(value, str | int) or isinstance(value, int) and value not in (0, 1):
+        raise ValueError("true or false")
     text = str(value).strip().lower()
     if text in ("1", "true", "yes", "on"):
         return True
@@ -98,19 +133,39 @@ def _as_path_list(value: Any) -> list[str]:
         parts = list(value)
     else:
         raise ValueError(f"a list of file paths (in the environment: separated by '{os.pathsep}')")
+    if any("\0" in p for p in parts):
+        raise ValueError("file paths without NUL characters")
     return parts
 
 
 def _as_optional_path(value: Any) -> str:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\0" in value:
         raise ValueError("a folder path")
     return value
 
 
 def _as_url(value: Any) -> str:
-    text = _as_str(value)
-    if text and "://" not in text:
+    text = _as_str(value).strip()
+    if text and ("://" not in text or any(c.isspace() or c == "\0" for c in text)):
         raise ValueError("a SQLAlchemy URL such as postgresql+psycopg://user@host/db (or empty)")
+    return text
+
+
+def _as_http_url(value: Any) -> str:
+    text = _as_str(value).strip()
+    if not text:
+        return text
+    from urllib.parse import urlsplit
+
+    wanted = "an http:// or https:// address such as http://timestamp.example.com (or empty)"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ValueError(wanted) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(
+            c.isspace() or c == "\0" for c in text):
+        raise ValueError(wanted)
     return text
 
 
@@ -142,7 +197,7 @@ SETTINGS: tuple[Setting, ...] = (
             "label of the token to sign with when several are present"),
     Setting("trust_dir", lambda: "", _as_optional_path,
             "folder of trusted root certificates (PEM or DER); empty means <data>/trust"),
-    Setting("timestamp_url", lambda: "", _as_str,
+    Setting("timestamp_url", lambda: "", _as_http_url,
             "RFC 3161 timestamp server; when set, signatures are PAdES B-T"),
     Setting("waiting_limit_hours", lambda: 24, _as_int(1, 24 * 30),
             "hours after which a waiting application is flagged in the queue"),
@@ -195,8 +250,10 @@ class Config:
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Read ``config.toml`` then the environment; raise ConfigError on any wrong value."""
     environ = os.environ if environ is None else environ
-    home = environ.get(ENV_PREFIX + "HOME")
-    directory = Path(home).expanduser() if home else data_dir()
+    directory = data_dir(environ)
+    origin = (f"environment variable {ENV_PREFIX}HOME" if environ.get(ENV_PREFIX + "HOME")
+              else "the data directory")
+    check_data_dir(directory, origin)
     file_values = _read_file(directory / "config.toml")
     values: dict[str, Any] = {}
     for setting in SETTINGS:
@@ -210,22 +267,43 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         try:
             values[setting.key] = setting.parse(raw)
         except ValueError as exc:
-            raise ConfigError(f"{origin} is {raw!r}; expected {exc}") from None
+            shown = redact_url(raw) if isinstance(raw, str) else raw
+            raise ConfigError(f"{origin} is {shown!r}; expected {exc}") from None
     return Config(data_dir=directory, **values)
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A settings file larger than this (1 MB) is refused: it cannot be a hand-written file."""
+
+
 def _read_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
+    try:
+        if not path.exists():
+            return {}
+        if not path.is_file():
+            raise ConfigError(f"{path} is not a file; expected the settings file (TOML)")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KB; "
+                          "expected a short settings file (TOML)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
     import tomllib  # only when there is a file to read
 
     try:
-        with path.open("rb") as handle:
-            content = tomllib.load(handle)
+        content = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path} cannot be read: {exc.strerror}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is not valid TOML: nested too deeply") from None
     unknown = sorted(set(content) - set(SETTINGS_BY_KEY))
     if unknown:
         known = ", ".join(SETTINGS_BY_KEY)
