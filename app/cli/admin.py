@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app.cli.imaging import _strength
 from app.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -79,16 +80,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             f"{'office' if kind == 'stamp' else 'officer'}'s {kind}")
         upload.add_argument("owner", metavar="OFFICE" if kind == "stamp" else "EMAIL")
         upload.add_argument("image", metavar="FILE")
-        upload.add_argument("--strength", type=float, default=0.5,
+        upload.add_argument("--strength", type=_strength, default=0.5, metavar="0..1",
                             help="0 keeps faint ink … 1 removes the most (default 0.5)")
         upload.set_defaults(func=_wrap(_upload), kind=kind)
 
     audit = add_action("audit", help="the latest administrative events")
-    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--limit", type=_limit, default=50, metavar=f"1..{MAX_AUDIT_LIMIT}",
+                       help="how many events (default 50)")
     audit.set_defaults(func=_wrap(_audit))
 
 
 Handler = Callable[[argparse.Namespace, "AgencyAdmin"], int]
+MAX_AUDIT_LIMIT = 100_000
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_AUDIT_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_AUDIT_LIMIT}, not {value}")
+    return value
 
 
 def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
@@ -96,12 +109,14 @@ def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
         from app.config import load_config
         from app.services.admin import AgencyAdmin
         from app.services.desk import open_central
+        from app.store.central import ensure_reachable
 
+        if not args.admin_email or not args.admin_email.strip():
+            raise UserFacingError("Name the administrator acting with --as EMAIL.")
         engine = open_central(load_config())
         try:
-            if not args.admin_email:
-                raise UserFacingError("Name the administrator acting with --as EMAIL.")
-            return handler(args, AgencyAdmin.for_email(engine, args.admin_email))
+            ensure_reachable(engine)
+            return handler(args, AgencyAdmin.for_email(engine, args.admin_email.strip()))
         finally:
             engine.dispose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from app.config import load_config
 from app.errors import UserFacingError
@@ -12,6 +13,10 @@ from app.models import ApplicationKind, ApplicationStatus
 from app.services.desk import open_central
 from app.services.queue import QueueQuery, load_queue
 from app.services.queue_rows import HEADERS, Col, as_decimal, as_utc
+from app.store.central import ensure_reachable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 JSON_KEYS = {
     "application": Col.NUMBER, "kind": Col.KIND, "status": Col.STATUS,
@@ -79,16 +84,26 @@ def run_list(args: argparse.Namespace) -> int:
     kinds = _choices(args.kind, ApplicationKind, "kind")
     config = load_config()
     engine = open_central(config)
+    try:
+        return _print_list(args, engine, statuses, kinds)
+    finally:
+        engine.dispose()
+
+
+def _print_list(args: argparse.Namespace, engine: Engine, statuses: tuple[str, ...] | None,
+                kinds: tuple[str, ...] | None) -> int:
+    ensure_reachable(engine)
     office_ids = None
-    if args.office:
+    if args.office is not None:
         from sqlalchemy import select
 
         from app.models import Office
 
+        code = args.office.strip().upper()
+        if not code:
+            raise UserFacingError("--office needs an office code, e.g. MUM")
         with engine.connect() as connection:
-            office_id = connection.execute(
-                select(Office.id).where(Office.code == args.office.strip().upper())
-            ).scalar()
+            office_id = connection.execute(select(Office.id).where(Office.code == code)).scalar()
         if office_id is None:
             raise UserFacingError(f"--office {args.office!r}: no office with that code in the store")
         office_ids = (office_id,)

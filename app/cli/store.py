@@ -70,16 +70,24 @@ def _ask(prompt: str) -> str | None:
     return getpass.getpass(prompt + ": ") or None
 
 
-def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from app.store.central import engine_for_url
+def _engine(args: argparse.Namespace, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The store's engine, connected once (CentralUnreachable, one line, when it cannot
+    be); ``create``: a SQLite file may be new (``db upgrade`` makes the schema)."""
+    from app.store.central import engine_for_url, ensure_reachable
 
-    return engine_for_url(_raw_url(args), _ask)
+    engine = engine_for_url(_raw_url(args), _ask, create=create)
+    try:
+        ensure_reachable(engine, schema=False)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
     from app.store.schema import upgrade
 
-    engine = _engine(args)
+    engine = _engine(args, create=True)
     try:
         revision = upgrade(engine, args.revision)
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.config import redact_url
 from app.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,20 @@ def parse_url(raw: str) -> URL:
     """The configured URL, checked: a known database, no password in it, TLS files present."""
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError, TypeError):  # ValueError: a port that is not a number
         raise ConnectionSettingsError(
-            f"central_url {raw!r} is not a SQLAlchemy URL; expected e.g. "
+            f"central_url {redact_url(str(raw))!r} is not a SQLAlchemy URL; expected e.g. "
             "postgresql+psycopg://user@host:5432/database"
         ) from None
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConnectionSettingsError(
+            f"central_url names the port {url.port}; a port is a number from 1 to 65535."
+        )
+    repeated = sorted(key for key, value in url.query.items() if not isinstance(value, str))
+    if repeated:
+        raise ConnectionSettingsError(
+            f"central_url gives {', '.join(repeated)} more than once; give each option once."
+        )
     backend = url.get_backend_name()
     if backend not in ("postgresql", "sqlite"):
         raise ConnectionSettingsError(
