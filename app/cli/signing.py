@@ -1,7 +1,10 @@
 """CLI: ``origin-desk verify FILE.pdf`` and ``origin-desk tokens``.
 
 ``verify`` prints a JSON report on stdout and exits 0 when the document is valid, 1 when
-it is not, 2 when the input is not a PDF or cannot be read. ``tokens`` lists the PKCS#11
+it is not; it exits 2, with one line on standard error and no report, when the file
+cannot be checked: missing, a folder, larger than 20 MB (``MAX_PDF_BYTES``, checked
+before reading), not a PDF, a PDF whose structure cannot be parsed (e.g. objects nested
+thousands deep), or when the store cannot be reached. ``tokens`` lists the PKCS#11
 modules, the tokens present, the PIN state and every certificate with whether it can sign.
 """
 
@@ -15,10 +18,19 @@ from typing import Any
 
 from app.signing.errors import InvalidInput
 
+MAX_PDF_BYTES = 20 * 1024 * 1024
+"""Largest file ``verify`` reads: 20 MB (a signed certificate is well under 1 MB)."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     verify = subparsers.add_parser(
-        "verify", help="check the signatures of a signed certificate PDF (JSON report)"
+        "verify", help="check the signatures of a signed certificate PDF (JSON report)",
+        description=(
+            "Check a signed certificate PDF and print a JSON report. Exit 0: valid; 1: not "
+            "valid (the report says why); 2: the file cannot be checked (missing, not a PDF, "
+            f"unreadable, larger than {MAX_PDF_BYTES // (1024 * 1024)} MB) or the store "
+            "cannot be reached, said in one line on standard error."
+        ),
     )
     verify.add_argument("file", metavar="FILE.pdf", help="the signed PDF")
     verify.add_argument(
@@ -39,22 +51,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _verify(args: argparse.Namespace) -> int:
     from app.config import load_config
+    from app.signing.validation import InvalidPdf
+
+    path = Path(args.file)
+    data = read_pdf(path)
+    config = load_config()
+    has_store = not config.is_embedded or config.demo_store_path.exists()
+    try:
+        if has_store and not args.trust and not args.signature_only:
+            return _verify_with_store(config, data)
+        return _verify_signature_only(args, config, data)
+    except InvalidPdf as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(
+            f"{path}: the PDF cannot be read: its objects are nested too deeply (a damaged "
+            "or hostile file)."
+        ) from None
+
+
+def read_pdf(path: Path, max_bytes: int = MAX_PDF_BYTES) -> bytes:
+    """The bytes of the PDF at ``path``, checked (size with stat, before reading)."""
+    try:
+        info = path.stat()
+        if path.is_dir():
+            raise InvalidInput(f"{path} is a folder, not a PDF file.")
+        if not path.is_file():
+            raise InvalidInput(f"{path} is not a regular file.")
+        if info.st_size > max_bytes:
+            raise InvalidInput(
+                f"{path} is {info.st_size / 1e6:.0f} MB; verify reads files up to "
+                f"{max_bytes // (1024 * 1024)} MB (a signed certificate is well under 1 MB)."
+            )
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    except ValueError:  # a NUL character in the name
+        raise InvalidInput(f"{path!r} is not a usable file name.") from None
+    if len(data) > max_bytes:
+        raise InvalidInput(f"{path} grew past {max_bytes // (1024 * 1024)} MB while being read.")
+    if not data:
+        raise InvalidInput(f"{path} is empty (0 bytes), not a PDF.")
+    if b"%PDF-" not in data[:1024]:
+        raise InvalidInput(f"{path} is not a PDF (no %PDF header).")
+    return data
+
+
+def _verify_signature_only(args: argparse.Namespace, config: Any, data: bytes) -> int:
     from app.signing.policy import load_trust_roots
     from app.signing.validation import validate_pdf
 
-    path = Path(args.file)
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise InvalidInput(f"{path} is a folder, not a PDF file.") from None
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read {path}: {exc.strerror}.") from None
-    config = load_config()
-    has_store = not config.is_embedded or config.demo_store_path.exists()
-    if has_store and not args.trust and not args.signature_only:
-        return _verify_with_store(config, data)
     trust = Path(args.trust) if args.trust else config.trust_path
-    roots = load_trust_roots(trust)
+    if args.trust and not trust.is_dir():
+        raise InvalidInput(f"--trust {trust}: no such folder.")
+    try:
+        roots = load_trust_roots(trust)
+    except OSError as exc:
+        raise InvalidInput(f"The trust folder {trust} cannot be read: {exc.strerror or exc}.") \
+            from None
     report = validate_pdf(data, trust_roots=roots)
     if not roots:
         report.problems.append(f"No trusted root certificate found in {trust}.")
@@ -68,9 +123,11 @@ def _verify_with_store(config: Any, data: bytes) -> int:
     change after signing, the QR code against the store, and the certificate's status."""
     from app.services.desk import open_central
     from app.services.issuing import verify_certificate_pdf
+    from app.store.central import ensure_reachable
 
     engine = open_central(config)
     try:
+        ensure_reachable(engine)
         result = verify_certificate_pdf(engine, config, data)
     finally:
         engine.dispose()

@@ -102,9 +102,18 @@ def validate_pdf(
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
         embedded = list(reader.embedded_signatures)
+    except RecursionError:
+        raise InvalidPdf(
+            "The PDF cannot be read: its objects are nested too deeply (a damaged or "
+            "hostile file)."
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError, IndexError) as exc:
         log.info("unreadable PDF: %s", exc)
         return ValidationReport(False, problems=[f"The PDF is damaged and cannot be read: {exc}"])
+    except Exception as exc:  # noqa: BLE001 - the parser meets input it did not foresee
+        log.warning("unreadable PDF (%s)", type(exc).__name__, exc_info=True)
+        return ValidationReport(False, problems=[
+            f"The PDF is damaged and cannot be read ({type(exc).__name__}: {exc})"])
     report = ValidationReport(valid=False)
     if not embedded:
         report.problems.append("The document carries no signature.")
