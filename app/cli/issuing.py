@@ -44,17 +44,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     listing.set_defaults(func=run_dsc_list)
 
 
-def _open_store() -> tuple[Any, Any]:
+def _ask_password(prompt: str) -> str | None:
+    """The central store's password, from the terminal only (stdin carries the PIN)."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        return None
+    return getpass.getpass(prompt + ": ") or None
+
+
+def _open_desk() -> tuple[Any, Any]:
+    """The desk this machine is set up for (embedded, synced or offline): one path for
+    the window and the commands."""
     from app.config import load_config
-    from app.services.desk import open_central
+    from app.services.opening import open_desk
 
     config = load_config()
-    engine = open_central(config)
-    if config.is_embedded:
-        from app.signing.demo_token import activate_demo_token
+    return config, open_desk(config, ask_password=_ask_password)
 
-        activate_demo_token(config)
-    return config, engine
+
+def _sign_in(config: Any, desk: Any, email: str | None) -> None:
+    """Sign in as ``email``, or as the officer whose registered DSC is on the token."""
+    desk.sign_in(email or _officer_from_token(config, desk.central()))
 
 
 def read_pin(token: Any, warnings: list[str]) -> str | None:
@@ -70,47 +79,72 @@ def read_pin(token: Any, warnings: list[str]) -> str | None:
     return pin or None
 
 
-def _officer_from_token(config: Any, engine: Any) -> int:
-    from sqlalchemy import select
-
-    from app.models import DscRegistration
+def _officer_from_token(config: Any, central: Any) -> str:
     from app.services.dsc import token_certificates
-    from app.store.central import session_factory
 
-    found = token_certificates(config, engine)
-    fingerprints = {c.certificate.fingerprint for c in found}
-    with session_factory(engine)() as session:
-        users = set(session.scalars(
-            select(DscRegistration.user_id).where(
-                DscRegistration.fingerprint_sha256.in_(fingerprints),
-                DscRegistration.revoked_at.is_(None),
-            )
-        ))
-    if not users:
+    found = token_certificates(config, central)
+    emails = {c.registered_to for c in found if c.registered_to}
+    if not emails:
         raise UserFacingError(
             "No certificate on the token is registered to an officer: register it first "
             "(origin-desk dsc register) or name the officer with --officer."
         )
-    if len(users) > 1:
+    if len(emails) > 1:
         raise UserFacingError(
             "The token holds certificates of several officers: name yours with --officer EMAIL."
         )
-    return int(users.pop())
+    return emails.pop()
+
+
+def _output_folder(out: str | None) -> Path | None:
+    """The folder for the signed PDFs, checked writable before any PIN is asked."""
+    if not out:
+        return None
+    import tempfile
+
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise UserFacingError(f"--out {out}: exists and is not a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".origin-desk-check-"):
+            pass
+    except OSError as exc:
+        raise UserFacingError(
+            f"--out {out}: cannot write there ({exc.strerror or exc}); nothing was issued."
+        ) from None
+    return folder
+
+
+def _write_pdf(folder: Path, number: str, pdf: bytes) -> Path:
+    """Write atomically (a partial file never carries the certificate's name)."""
+    import os
+
+    target = folder / (number.replace("/", "-") + ".pdf")
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(pdf)
+    os.replace(partial, target)
+    return target
 
 
 def run_issue(args: argparse.Namespace) -> int:
-    from app.services.dsc import user_id_for_email
-    from app.services.issuing import Issuer
     from app.signing.batch import BatchStatus
 
-    config, engine = _open_store()
-    officer_id = (user_id_for_email(engine, args.officer) if args.officer
-                  else _officer_from_token(config, engine))
-    issuer = Issuer(engine, config, officer_id)
+    out_dir = _output_folder(args.out)
+    config, desk = _open_desk()
+    _sign_in(config, desk, args.officer)
+    unwritten: dict[str, str] = {}
+
+    def write(issued: Any, pdf: bytes) -> None:  # as soon as each certificate is recorded
+        if out_dir is None:
+            return
+        try:
+            _write_pdf(out_dir, issued.certificate_number, pdf)
+        except OSError as exc:
+            unwritten[issued.certificate_number] = exc.strerror or str(exc)
+
+    issuer = desk.issuer(on_issued=write)
     ids = issuer.approved_ids(args.numbers, args.office)
-    out_dir = Path(args.out) if args.out else None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
 
     def progress(p: Any) -> None:
         if p.total:
@@ -119,30 +153,26 @@ def run_issue(args: argparse.Namespace) -> int:
     outcome = issuer.run_batch(ids, read_pin, on_progress=progress)
     for _app_id, issued in outcome.done:
         extra = f" (supersedes {issued.superseded_number})" if issued.superseded_number else ""
+        if issued.certificate_number in unwritten:
+            extra += (f" (issued, but its PDF could not be written: "
+                      f"{unwritten[issued.certificate_number]})")
         print(f"{issued.application_number}\tissued\t{issued.certificate_number}{extra}")
-        if out_dir is not None:
-            target = out_dir / (issued.certificate_number.replace("/", "-") + ".pdf")
-            target.write_bytes(issuer.certificate_pdf(issued.certificate_number))
     numbers = issuer.application_numbers([i for i, _ in outcome.failed] + list(outcome.left))
     for app_id, reason in outcome.failed:
-        print(f"{numbers[app_id]}\tnot issued\t{reason}")
+        print(f"{numbers.get(app_id, app_id)}\tnot issued\t{reason}")
     for app_id in outcome.left:
-        print(f"{numbers[app_id]}\tleft approved")
+        print(f"{numbers.get(app_id, app_id)}\tleft approved")
     print(f"origin-desk: {outcome.summary()}", file=sys.stderr)
     if outcome.status is BatchStatus.STOPPED and not outcome.done:
         return 2
-    return 0 if outcome.status is BatchStatus.COMPLETED and not outcome.failed else 1
+    ok = outcome.status is BatchStatus.COMPLETED and not outcome.failed and not unwritten
+    return 0 if ok else 1
 
 
 def run_dsc_register(args: argparse.Namespace) -> int:
-    from app.services.dsc import (
-        DscRegistrationError,
-        register_from_token,
-        token_certificates,
-        user_id_for_email,
-    )
+    from app.services.dsc import DscRegistrationError, token_certificates
 
-    config, engine = _open_store()
+    config, desk = _open_desk()
 
     def choose(candidates: list[Any]) -> Any:
         if args.fingerprint:
@@ -159,9 +189,9 @@ def run_dsc_register(args: argparse.Namespace) -> int:
             "choose one with --fingerprint.")
 
     if args.officer:
-        user_id = user_id_for_email(engine, args.officer)
+        desk.sign_in(args.officer)
     else:
-        qualifying = [c for c in token_certificates(config, engine) if c.qualifies]
+        qualifying = [c for c in token_certificates(config, desk.central()) if c.qualifies]
         chosen = choose(qualifying) if len(qualifying) > 1 or args.fingerprint else (
             qualifying[0] if qualifying else None)
         email = _certificate_email(chosen.certificate) if chosen else None
@@ -169,8 +199,8 @@ def run_dsc_register(args: argparse.Namespace) -> int:
             raise UserFacingError(
                 "Name the officer with --officer EMAIL (the certificate names no e-mail "
                 "address of a user).")
-        user_id = user_id_for_email(engine, email)
-    result = register_from_token(engine, config, user_id=user_id, choose=choose)
+        desk.sign_in(email)
+    result = desk.dsc().register(choose)
     verb = "registered" if result.created else "was already registered"
     print(f"DSC {result.subject} (serial {result.serial_hex}, valid to "
           f"{result.not_after:%Y-%m-%d}) {verb} for {result.officer_email}")
@@ -181,8 +211,12 @@ def run_dsc_register(args: argparse.Namespace) -> int:
 def run_dsc_list(args: argparse.Namespace) -> int:
     from app.services.dsc import describe, token_certificates
 
-    config, engine = _open_store()
-    for item in token_certificates(config, engine):
+    config, desk = _open_desk()
+    try:
+        central = desk.central()
+    except UserFacingError:  # offline: the token alone, without owners
+        central = None
+    for item in token_certificates(config, central):
         print(f"[{item.token_label}] {describe(item)}")
     return 0
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -33,6 +34,7 @@ from app.models.agreements import trade_agreements
 from app.models.enums import Action
 from app.models.validation import countries
 from app.models.workflow import allowed_actions, perform
+from app.services.desk_runs import DeskRuns
 from app.services.queue import QueueQuery, load_queue
 from app.services.queue_rows import QueueRow
 from app.store.central import central_engine, session_factory
@@ -124,13 +126,67 @@ def open_central(config: Config, progress: Callable[[str], None] | None = None) 
 
 
 class Desk:
-    """The services one desk window uses, bound to one store and one signed-in user."""
+    """The services one desk window uses, bound to one store and one signed-in user.
 
-    def __init__(self, engine: Engine, config: Config) -> None:
+    The embedded desk works on the central store itself (``engine``); issuing, DSC
+    registration, verification and administration go through :attr:`central`, the
+    central interface, which a synced desk (:class:`~app.services.offline_desk.LocalDesk`)
+    points at the real central store while its queue reads the local copy.
+    """
+
+    def __init__(self, engine: Engine, config: Config, central: Any = None) -> None:
         self.engine = engine
         self.config = config
         self.sessions: sessionmaker[Session] = session_factory(engine)
         self.user: OfficerInfo | None = None
+        self._central = central
+        self.runs = DeskRuns(config.data_dir / "runs")
+
+    # --- the services bound to the central store --------------------------------------------
+
+    def central(self) -> Any:
+        """The central interface, or CentralUnavailable when this desk cannot reach it."""
+        if self._central is None:
+            from app.services.central import SqlCentral
+
+            self._central = SqlCentral(self.engine, self.config)
+        return self._central
+
+    def _officer_id(self) -> int:
+        if self.user is None:
+            raise UserFacingError("Sign in first.")
+        return self.user.id
+
+    def issuer(self, on_issued: Callable[..., None] | None = None) -> Any:
+        """Issuing as the signed-in officer (raises before any PIN when offline)."""
+        from app.services.issuing import Issuer
+
+        return Issuer(self.central(), self.config, self._officer_id(), runs=self.runs,
+                      on_issued=on_issued, after_batch=self.after_issue)
+
+    def after_issue(self, application_ids: list[int]) -> None:
+        """Issued certificates are in the central store: bring them into this desk's copy
+        (nothing to do here: this desk works on the central store)."""
+
+    def dsc(self) -> Any:
+        from app.services.dsc import DscService
+
+        return DscService(self.central(), self.config, self._officer_id())
+
+    def verifier(self) -> Any:
+        from app.services.issuing import Verifier
+
+        return Verifier(self.central(), self.config)
+
+    def admin(self) -> Any:
+        """The agency administration, as the signed-in administrator, on the central store."""
+        from app.services.admin import AgencyAdmin
+
+        central = self.central()
+        engine = getattr(central, "engine", None)
+        if engine is None:
+            raise UserFacingError("Administration through this central store is not available.")
+        return AgencyAdmin(engine, self._officer_id())
 
     @property
     def store_label(self) -> str:

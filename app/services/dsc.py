@@ -109,8 +109,9 @@ def is_registered_checker(engine: Engine) -> Callable[[bytes], bool]:
     return lambda der: fingerprint(der) in known
 
 
-def token_certificates(config: Config, engine: Engine | None = None) -> list[TokenCertificate]:
-    """Every end-entity certificate on the plugged-in token(s), with why it may not sign."""
+def token_certificates(config: Config, central: Any = None) -> list[TokenCertificate]:
+    """Every end-entity certificate on the plugged-in token(s), with why it may not sign
+    (and to whom it is registered, when the central interface ``central`` is given)."""
     from app.signing.discovery import discover_from_config
     from app.signing.errors import NoTokenPresent
     from app.signing.policy import chain_problem, load_trust_roots
@@ -123,9 +124,8 @@ def token_certificates(config: Config, engine: Engine | None = None) -> list[Tok
         raise NoTokenPresent(discovery.module_paths, config.token_label)
     roots = load_trust_roots(config.trust_path)
     owners: dict[str, str] = {}
-    if engine is not None:
-        with session_factory(engine)() as session:
-            owners = registered_signers(session)
+    if central is not None:
+        owners = _central(central, config).verification_material().signers
     found = []
     for token in tokens:
         for cert in token.certificates:
@@ -230,7 +230,7 @@ def register_dsc(
 
 
 def register_from_token(
-    engine: Engine,
+    central: Any,
     config: Config,
     *,
     user_id: int,
@@ -240,7 +240,8 @@ def register_from_token(
     (None from it cancels). Without ``choose``, several qualifying certificates are an error."""
     from app.signing.discovery import discover_from_config
 
-    found = token_certificates(config, engine)
+    central = _central(central, config)
+    found = token_certificates(config, central)
     qualifying = [c for c in found if c.qualifies]
     if not qualifying:
         reasons = "; ".join(
@@ -264,8 +265,32 @@ def register_from_token(
         c.der for t in discovery.tokens if t.label == chosen.token_label
         for c in t.ca_certificates
     ]
-    return register_dsc(engine, config, user_id=user_id, certificate=chosen.certificate,
-                        intermediates=intermediates)
+    return central.register_dsc(user_id, chosen.certificate, intermediates)
+
+
+def _central(central: Any, config: Config) -> Any:
+    """A central interface for ``central`` (an Engine is wrapped in a SqlCentral)."""
+    if isinstance(central, Engine):
+        from app.services.central import SqlCentral
+
+        return SqlCentral(central, config)
+    return central
+
+
+class DscService:
+    """DSC registration for the signed-in officer, bound to the desk's central interface."""
+
+    def __init__(self, central: Any, config: Config, user_id: int) -> None:
+        self.central, self.config, self.user_id = central, config, user_id
+
+    def token_certificates(self) -> list[TokenCertificate]:
+        return token_certificates(self.config, self.central)
+
+    def register(
+        self, choose: Callable[[list[TokenCertificate]], TokenCertificate | None] | None = None
+    ) -> RegisteredDsc:
+        return register_from_token(self.central, self.config, user_id=self.user_id,
+                                   choose=choose)
 
 
 def user_id_for_email(engine: Engine, email: str) -> int:

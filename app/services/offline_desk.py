@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 from app.config import Config
 from app.errors import UserFacingError
@@ -23,6 +24,7 @@ from app.models.enums import Action, Role
 from app.models.workflow import MAX_TEXT, perform
 from app.services.desk import ApplicationDetail, Desk, OfficerInfo, _load_application
 from app.services.sync import SyncService
+from app.store.link import CentralUnavailable
 from app.store.local import LocalStore, OutboxEntry
 from app.store.operations import NOTE, REJECTED
 
@@ -34,9 +36,43 @@ class LocalDesk(Desk):
     """A desk on the local store, with an outbox and (optionally) a sync service."""
 
     def __init__(self, local: LocalStore, config: Config, sync: SyncService | None = None) -> None:
-        super().__init__(local.engine, config)
+        super().__init__(local.engine, config, central=None)
         self.local = local
         self.sync = sync
+
+    # --- the central store's services -------------------------------------------------------
+
+    def central(self) -> Any:
+        """The central store's interface; offline, CentralUnavailable (before any PIN)."""
+        link = self.sync.link if self.sync is not None else None
+        if link is None or self.config.offline:
+            raise CentralUnavailable(
+                "This desk is offline: issuing, DSC registration, verification against the "
+                "central store and administration need a connection to the central store. "
+                "Your reviews go on and are sent when you are back online."
+            )
+        return link
+
+    def after_issue(self, application_ids: list[int]) -> None:
+        """Bring the issued certificates into the local copy at once."""
+        if self.sync is not None and application_ids:
+            self.sync.refresh(application_ids)
+
+    def preview_pdf(self, application_id: int) -> tuple[bytes, int, bool]:
+        """As the embedded desk; an issued certificate's signed PDF (not kept in the copy)
+        is fetched from the central store when online."""
+        from sqlalchemy import select
+
+        from app.models import Certificate
+
+        with self.sessions() as session:
+            number = session.scalar(select(Certificate.number).where(
+                Certificate.application_id == application_id, Certificate.pdf.is_(None)))
+        if number is not None and not self.config.offline and self.sync and self.sync.link:
+            pdf = self.central().certificate_pdf(number)
+            if pdf:
+                return pdf, 0, False
+        return super().preview_pdf(application_id)
 
     @property
     def online(self) -> bool:

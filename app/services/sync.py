@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from app.errors import UserFacingError
 from app.models.base import utcnow
-from app.store.link import CentralInfo, CentralLink, CentralUnavailable
+from app.store.link import CentralInfo, CentralUnavailable, SyncLink
 from app.store.local import LocalStore, OutboxEntry
 from app.store.pull_sql import ApplicationFilter
 
@@ -75,7 +75,7 @@ class SyncStatus:
 class SyncService:
     """The desk's sync with the central store (push the outbox, pull the changes)."""
 
-    def __init__(self, local: LocalStore, link: CentralLink | None, *,
+    def __init__(self, local: LocalStore, link: SyncLink | None, *,
                  email: str | None = None) -> None:
         self.local = local
         self.link = link
@@ -143,6 +143,19 @@ class SyncService:
         the status say offline)."""
         with self._lock:
             return self._sync(progress or (lambda _message: None))
+
+    def refresh(self, application_ids: list[int]) -> None:
+        """Pull these applications now (and whatever else changed): after an issue through
+        the central interface, so that the local copy shows it at once."""
+        with self._lock:
+            try:
+                info = self.info or self.connect()
+                self._pull(info, set(application_ids), lambda _message: None)
+            except CentralUnavailable as exc:
+                log.info("refresh: offline (%s)", exc)
+                self._set_online(False, str(exc))
+                return
+            self._set_online(True)
 
     def _sync(self, progress: Progress) -> SyncReport:
         started = utcnow()

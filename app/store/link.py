@@ -1,6 +1,6 @@
 """The one narrow interface through which a desk's sync talks to the central store.
 
-:class:`CentralLink` is what :class:`app.services.sync.SyncService` needs: who am I and
+:class:`SyncLink` is what :class:`app.services.sync.SyncService` needs: who am I and
 which offices do I serve (``hello``), decide these outbox operations (``push``), what
 changed since my cursors (``pull``), which applications exist (``application_ids``).
 :class:`SqlCentralLink` implements it over SQLAlchemy for PostgreSQL (through the officer's
@@ -69,7 +69,7 @@ class PullBatch:
         return next((cols for table, cols, _rows in self.tables if table == name), [])
 
 
-class CentralLink(Protocol):
+class SyncLink(Protocol):
     def hello(self, email: str | None = None) -> CentralInfo: ...
 
     def push(self, user_id: int, operations: Sequence[Operation]) -> list[OperationResult]: ...

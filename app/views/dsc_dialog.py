@@ -30,10 +30,10 @@ class DscDialog(QDialog):
     certificates_read = Signal()
     registered = Signal(object)
 
-    def __init__(self, config: Any, engine: Any, user_id: int, officer_name: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, service: Any, officer_name: str, parent: QWidget | None = None) -> None:
+        """``service``: the desk's DSC registration (``Desk.dsc()``)."""
         super().__init__(parent)
-        self.config, self.engine, self.user_id = config, engine, user_id
+        self.service = service
         self.items: list[Any] = []
         self.setWindowTitle("Register your DSC")
         self.resize(860, 360)
@@ -78,12 +78,10 @@ class DscDialog(QDialog):
 
     def read_token(self, *, quiet: bool = False) -> None:
         """Read the token's certificates; ``quiet`` keeps the message shown (a refresh)."""
-        from app.services.dsc import token_certificates
-
         self.read_button.setEnabled(False)
         if not quiet:
             self._show("Reading the token…", None)
-        run_task(lambda: token_certificates(self.config, self.engine),
+        run_task(self.service.token_certificates,
                  lambda items: self._fill(items, quiet=quiet), self._failed, owner=self)
 
     def _fill(self, items: list[Any], *, quiet: bool = False) -> None:
@@ -136,8 +134,6 @@ class DscDialog(QDialog):
         return self.items[rows[0].row()] if rows else None
 
     def register_selected(self) -> None:
-        from app.services.dsc import register_from_token
-
         chosen = self.selected()
         if chosen is None:
             return
@@ -147,8 +143,7 @@ class DscDialog(QDialog):
         def choose(candidates: list[Any]) -> Any:
             return next((c for c in candidates if c.certificate.fingerprint == fingerprint), None)
 
-        run_task(lambda: register_from_token(self.engine, self.config, user_id=self.user_id,
-                                             choose=choose),
+        run_task(lambda: self.service.register(choose),
                  self._registered, self._failed, owner=self)
 
     def _registered(self, result: Any) -> None:

@@ -30,9 +30,10 @@ PASS, FAIL, UNKNOWN = "✔  Pass", "✖  Fail", "–  Not checked"
 class VerifyView(QWidget):
     verified = Signal(object)
 
-    def __init__(self, config: Any, engine: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, verifier: Any, parent: QWidget | None = None) -> None:
+        """``verifier``: the desk's verification service (``Desk.verifier()``)."""
         super().__init__(parent)
-        self.config, self.engine = config, engine
+        self.verifier = verifier
         self.setWindowTitle("Verify a certificate")
         self.resize(820, 400)
         layout = QVBoxLayout(self)
@@ -70,8 +71,6 @@ class VerifyView(QWidget):
             self.verify_file(Path(path))
 
     def verify_file(self, path: Path) -> None:
-        from app.services.issuing import verify_certificate_pdf
-
         self.path_label.setText(str(path))
         self.open_button.setEnabled(False)
         self.table.setRowCount(0)
@@ -83,7 +82,7 @@ class VerifyView(QWidget):
                 data = Path(path).read_bytes()
             except OSError as exc:
                 raise UserFacingError(f"Cannot read {path}: {exc.strerror}.") from None
-            return verify_certificate_pdf(self.engine, self.config, data)
+            return self.verifier.verify_pdf(data)
 
         run_task(work, self.show_result, self.show_error, owner=self)
 

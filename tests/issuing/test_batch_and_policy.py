@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Application, Certificate, CertificateNumber
+from app.models import Application, Certificate, CertificateNumber, User
 from app.models.enums import ApplicationStatus
 from app.signing.batch import BatchStatus
 from app.store.central import session_factory
@@ -264,7 +264,7 @@ def test_demo_signing_kit(demo_engine, data_home, monkeypatch):
     assert activate_demo_token(config)
     issuer = Issuer(demo_engine, config, user_id_for_email(demo_engine, OFFICER_EMAIL))
     with session_factory(demo_engine)() as s:
-        officer = issuer.officer(s)
+        officer = s.get(User, issuer.officer_id)
         app_id = s.scalar(select(Application.id).where(
             Application.status == ApplicationStatus.APPROVED,
             Application.office_id.in_([o.id for o in officer.offices])))

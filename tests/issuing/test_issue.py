@@ -40,8 +40,9 @@ def zbar_qr(pdf_path: Path, tmp_path: Path) -> str:
 def test_issue_every_kind(kind, registered_token, issuer, open_session, approved, demo_engine,
                           config, tmp_path):
     from app.documents.qr_payload import decode_qr_text, verify_qr_payload
+    from app.services.central import certificate_data_for as _certificate_data_for
     from app.services.dsc import key_directory
-    from app.services.issuing import _certificate_data_for, verify_certificate_pdf
+    from app.services.issuing import verify_certificate_pdf
 
     [app_id] = approved(kind)
     sessions = session_factory(demo_engine)

@@ -1,0 +1,362 @@
+"""The central interface a desk works through, and its SQL implementation.
+
+:class:`CentralLink` is everything a desk asks of the central store: the sync protocol of
+:class:`app.store.link.SyncLink` (hello, push, pull) and what issuing, DSC registration and
+verification need (reserve numbers, record an issue, release a reservation, register and
+list DSCs, look a certificate up). Desks never hold an engine in their views: they hold a
+``CentralLink``. :class:`SqlCentral` implements it over SQLAlchemy, for the embedded SQLite
+store and for PostgreSQL through the officer's own login, where the issuing rules run
+inside the store (SECURITY DEFINER functions, ``docs/STORE.md``). An HTTPS implementation
+of the same protocol stands in for desks that must not reach the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from app.config import Config
+from app.errors import UserFacingError
+from app.models import Certificate, CertificateStatus
+from app.services import central_issuing
+from app.services.central_issuing import (
+    ConcurrentIssue,
+    IssueRefused,
+    RecordedIssue,
+    Reservation,
+    issue_moment,
+)
+from app.store.link import (
+    CentralUnavailable,
+    SqlCentralLink,
+    SyncLink,
+    _is_connection_error,
+    _unavailable,
+)
+
+log = logging.getLogger(__name__)
+ALLOCATION_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class CertificateStatusInfo:
+    number: str
+    status: str  # valid | superseded | cancelled
+    issued_at: dt.datetime | None
+    superseded_by: str | None
+    agency_code: str
+    agency_name: str
+    office_name: str
+
+    @property
+    def description(self) -> str:
+        if self.status == CertificateStatus.SUPERSEDED and self.superseded_by:
+            return f"superseded by {self.superseded_by}"
+        return self.status
+
+
+@dataclass(frozen=True)
+class VerificationMaterial:
+    """What a verifier needs from the central store: QR key id -> DSC certificate, and
+    DSC fingerprint -> officer e-mail (revoked registrations too: certificates issued
+    before a revocation stay genuine)."""
+
+    key_directory: dict[bytes, Any]
+    signers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ApplicationState:
+    """What the issue command checks of an application before the PIN is asked."""
+
+    id: int
+    number: str
+    status: str
+    office_code: str
+    served: bool  # an office the asking officer serves
+
+
+class CentralLink(SyncLink, Protocol):
+    # --- issuing -------------------------------------------------------------------------
+    def application_states(self, user_id: int, numbers: Sequence[str] = (), *,
+                           ids: Sequence[int] = ()) -> list[ApplicationState]: ...
+
+    def reserve(self, user_id: int, application_id: int, desk_session: str) -> Reservation: ...
+
+    def record(self, user_id: int, reservation: Reservation, pdf: bytes,
+               signer_fingerprint: str) -> RecordedIssue: ...
+
+    def release(self, user_id: int, number: str, reason: str) -> None: ...
+
+    def release_abandoned(self, user_id: int, desk_sessions: Sequence[str]) -> list[str]: ...
+
+    def certificate_pdf(self, number: str) -> bytes | None: ...
+
+    # --- DSC registration ------------------------------------------------------------------
+    def registered_fingerprints(self, user_id: int) -> set[str]: ...
+
+    def register_dsc(self, user_id: int, certificate: Any, intermediates: list[bytes]) -> Any: ...
+
+    # --- verification ------------------------------------------------------------------------
+    def verification_material(self) -> VerificationMaterial: ...
+
+    def certificate_status(self, *, number: str | None = None,
+                           pdf_sha256: str | None = None) -> CertificateStatusInfo | None: ...
+
+    def certificate_record(self, number: str) -> tuple[Any, str]: ...
+
+
+def _refusal(exc: DBAPIError) -> UserFacingError | None:
+    """The officer-readable refusal raised by a central store function, if it is one."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    message = str(getattr(getattr(exc.orig, "diag", None), "message_primary", "") or exc.orig)
+    if sqlstate == "ODREF":
+        return IssueRefused(message)
+    if sqlstate == "ODCON":
+        return ConcurrentIssue(message)
+    return None
+
+
+class SqlCentral(SqlCentralLink):
+    """The central interface over SQLAlchemy (SQLite, or PostgreSQL through the login)."""
+
+    def __init__(self, engine: Engine, config: Config) -> None:
+        super().__init__(engine)
+        self.config = config
+        self.uses_functions = self.dialect == "postgresql"
+
+    def _run(self, work: Callable[[Session], Any]) -> Any:
+        """``work`` in one transaction; a lost connection becomes CentralUnavailable and a
+        refusal of a store function the officer's message."""
+        try:
+            with self.sessions() as session, session.begin():
+                return work(session)
+        except DBAPIError as exc:
+            if _is_connection_error(exc):
+                raise _unavailable(exc) from exc
+            refusal = _refusal(exc)
+            if refusal is not None:
+                raise refusal from None
+            raise
+
+    # --- issuing -------------------------------------------------------------------------
+
+    def application_states(self, user_id: int, numbers: Sequence[str] = (), *,
+                           ids: Sequence[int] = ()) -> list[ApplicationState]:
+        from app.models import Application, Office
+        from app.models.organisation import officer_offices
+
+        def read(session: Session) -> list[ApplicationState]:
+            served = set(session.scalars(
+                select(officer_offices.c.office_id).where(officer_offices.c.user_id == user_id)))
+            where = (Application.number.in_(list(numbers)) if numbers
+                     else Application.id.in_(list(ids)))
+            rows = session.execute(
+                select(Application.id, Application.number, Application.status,
+                       Application.office_id, Office.code)
+                .join(Office, Office.id == Application.office_id).where(where)
+            ).all()
+            return [ApplicationState(r.id, r.number, str(r.status), r.code,
+                                     r.office_id in served) for r in rows]
+
+        return self._run(read)
+
+    def reserve(self, user_id: int, application_id: int, desk_session: str) -> Reservation:
+        for attempt in range(ALLOCATION_RETRIES):
+            try:
+                if self.uses_functions:
+                    return self._run(lambda s: self._reserve_pg(s, user_id, application_id,
+                                                                desk_session))
+                return self._run(lambda s: central_issuing.reserve(s, user_id, application_id,
+                                                                   desk_session))
+            except IntegrityError:
+                if attempt == ALLOCATION_RETRIES - 1:
+                    raise
+                log.info("certificate number taken by another desk; allocating again")
+        raise AssertionError("unreachable")
+
+    def _reserve_pg(self, session: Session, user_id: int, application_id: int,
+                    desk_session: str) -> Reservation:
+        from app.services.certificate_data import (
+            issue_certificate_data,
+            read_application_for_certificate,
+        )
+
+        row = session.execute(
+            text("SELECT number, reserved_at, version FROM "
+                 "od_reserve_certificate_number(:a, :s)"),
+            {"a": application_id, "s": desk_session[:64]},
+        ).one()
+        issued_at, issue_date = issue_moment(row.reserved_at)
+        app = read_application_for_certificate(session, application_id)
+        officer = session.execute(
+            text("SELECT full_name, signature_png FROM users WHERE id = :u"), {"u": user_id}
+        ).one()
+        data = issue_certificate_data(app, officer_name=officer.full_name,
+                                      certificate_number=row.number, issue_date=issue_date)
+        return Reservation(
+            application_id=app.id, application_number=app.number, version=int(row.version),
+            number=row.number, issued_at=issued_at, issue_date=issue_date, data=data,
+            kind=str(app.kind), office_place=app.office.place, stamp_png=app.stamp_png,
+            signature_png=officer.signature_png,
+        )
+
+    def record(self, user_id: int, reservation: Reservation, pdf: bytes,
+               signer_fingerprint: str) -> RecordedIssue:
+        from sqlalchemy.orm.exc import StaleDataError
+
+        digest = hashlib.sha256(pdf).hexdigest()
+        try:
+            if self.uses_functions:
+                return self._run(lambda s: self._record_pg(s, reservation, pdf, digest,
+                                                           signer_fingerprint))
+            return self._run(lambda s: central_issuing.record(
+                s, user_id, reservation, pdf, digest, signer_fingerprint))
+        except StaleDataError:
+            raise ConcurrentIssue(
+                f"Application {reservation.application_number} was changed at another desk "
+                "while it was being signed; it was not issued. Reload it and try again."
+            ) from None
+        except IntegrityError:
+            raise ConcurrentIssue(
+                f"Application {reservation.application_number} was issued at another desk "
+                "while it was being signed; this copy was discarded."
+            ) from None
+
+    @staticmethod
+    def _record_pg(session: Session, reservation: Reservation, pdf: bytes, digest: str,
+                   fingerprint: str) -> RecordedIssue:
+        row = session.execute(
+            text("SELECT certificate_id, issued_at, superseded_number FROM "
+                 "od_record_issue(:n, :a, :v, :pdf, :sha, :fp)"),
+            {"n": reservation.number, "a": reservation.application_id,
+             "v": reservation.version, "pdf": pdf, "sha": digest, "fp": fingerprint},
+        ).one()
+        return RecordedIssue(int(row.certificate_id), row.issued_at, row.superseded_number)
+
+    def release(self, user_id: int, number: str, reason: str) -> None:
+        if self.uses_functions:
+            self._run(lambda s: s.execute(text("SELECT od_void_certificate_number(:n, :r)"),
+                                          {"n": number, "r": reason}))
+        else:
+            self._run(lambda s: central_issuing.release(s, user_id, number, reason))
+
+    def release_abandoned(self, user_id: int, desk_sessions: Sequence[str]) -> list[str]:
+        if not self.uses_functions:
+            return self._run(lambda s: central_issuing.release_abandoned(
+                s, user_id, list(desk_sessions)))
+        voided: list[str] = []
+        for desk_session in list(desk_sessions) or [""]:  # "": only the agency's stale ones
+            voided += self._run(lambda s, d=desk_session: list(s.execute(
+                text("SELECT * FROM od_release_reservations(:d)"), {"d": d[:64]}).scalars()))
+        return voided
+
+    def certificate_pdf(self, number: str) -> bytes | None:
+        return self._run(lambda s: s.scalar(
+            select(Certificate.pdf).where(Certificate.number == number)))
+
+    # --- DSC registration ----------------------------------------------------------------
+
+    def registered_fingerprints(self, user_id: int) -> set[str]:
+        from app.services.dsc import registered_fingerprints
+
+        return self._run(lambda s: registered_fingerprints(s, user_id))
+
+    def register_dsc(self, user_id: int, certificate: Any, intermediates: list[bytes]) -> Any:
+        from app.services.dsc import register_dsc
+
+        try:
+            return register_dsc(self.engine, self.config, user_id=user_id,
+                                certificate=certificate, intermediates=intermediates)
+        except DBAPIError as exc:
+            if _is_connection_error(exc):
+                raise _unavailable(exc) from exc
+            raise
+
+    # --- verification ----------------------------------------------------------------------
+
+    def verification_material(self) -> VerificationMaterial:
+        from app.services.dsc import key_directory, registered_signers
+
+        return self._run(lambda s: VerificationMaterial(key_directory(s), registered_signers(s)))
+
+    def certificate_status(self, *, number: str | None = None,
+                           pdf_sha256: str | None = None) -> CertificateStatusInfo | None:
+        if not number and not pdf_sha256:
+            raise UserFacingError("Name a certificate number or a PDF digest to look up.")
+        return self._run(lambda s: _status(s, number, pdf_sha256, self.uses_functions))
+
+    def certificate_record(self, number: str) -> tuple[Any, str]:
+        return self._run(lambda s: certificate_data_for(s, number))
+
+
+def _status(session: Session, number: str | None, digest: str | None,
+            functions: bool) -> CertificateStatusInfo | None:
+    if digest and not number:
+        number = session.scalar(select(Certificate.number)
+                                .where(Certificate.pdf_sha256 == digest.lower()))
+        if number is None:
+            return None
+    if functions:
+        row = session.execute(
+            text("SELECT number, status, issued_at, superseded_by_number, agency_code, "
+                 "agency_name, office_name FROM od_certificate_status(:n)"), {"n": number}
+        ).first()
+    else:
+        from app.models import Agency, Office
+
+        row = session.execute(
+            select(Certificate.number, Certificate.status, Certificate.issued_at,
+                   Certificate.superseded_by_number, Agency.code.label("agency_code"),
+                   Agency.name.label("agency_name"), Office.name.label("office_name"))
+            .join(Office, Office.id == Certificate.office_id)
+            .join(Agency, Agency.id == Office.agency_id)
+            .where(Certificate.number == number)
+        ).first()
+    if row is None:
+        return None
+    return CertificateStatusInfo(
+        number=row[0], status=str(row[1]), issued_at=row[2], superseded_by=row[3],
+        agency_code=row[4], agency_name=row[5], office_name=row[6],
+    )
+
+
+def certificate_data_for(session: Session, number: str) -> tuple[Any, str]:
+    """The CertificateData a certificate was rendered from, and its status in the store."""
+    from sqlalchemy.orm import selectinload
+
+    from app.services.certificate_data import certificate_data, load_application_for_certificate
+
+    row = session.scalars(
+        select(Certificate).options(selectinload(Certificate.issued_by))
+        .where(Certificate.number == number)
+    ).first()
+    if row is None:
+        return None, "not in this store"
+    app = load_application_for_certificate(session, application_id=row.application_id)
+    issued_at = row.issued_at if row.issued_at.tzinfo else row.issued_at.replace(tzinfo=dt.UTC)
+    data = certificate_data(app, officer=row.issued_by, certificate_number=number,
+                            issue_date=issued_at.astimezone(central_issuing.INDIA).date())
+    status = str(row.status)
+    if row.status == CertificateStatus.SUPERSEDED and row.superseded_by_number:
+        status = f"superseded by {row.superseded_by_number}"
+    elif row.status == CertificateStatus.CANCELLED:
+        status = f"cancelled ({row.cancel_reason or 'no reason recorded'})"
+    return replace(data, stamp_png=None, signature_png=None), status
+
+
+def ensure_online(link: CentralLink | None) -> CentralLink:
+    if link is None:
+        raise CentralUnavailable(
+            "This desk is offline: issuing, DSC registration and certificate look-ups need "
+            "the central store. Reconnect (turn off offline in the settings) and try again."
+        )
+    return link

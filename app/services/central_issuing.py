@@ -1,0 +1,345 @@
+"""The central store's half of issuing, in Python: reserve a number, record an issue,
+release a reservation. Used where the central store is SQLite (the embedded demo, tests);
+on PostgreSQL the same rules run inside the store as SECURITY DEFINER functions
+(``od_reserve_certificate_number``, ``od_record_issue``, ``od_void_certificate_number``,
+``od_release_reservations``: ``docs/STORE.md``), so that an officer's own login can do
+nothing more than these rules allow.
+
+Every function here takes a session whose transaction the caller commits, and the acting
+user's id: the actor is never taken from anything the desk sends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from app.errors import UserFacingError
+from app.models import (
+    Application,
+    ApplicationKind,
+    ApplicationStatus,
+    AuditEvent,
+    Certificate,
+    CertificateNumber,
+    CertificateStatus,
+    DscRegistration,
+    User,
+    WalletEntry,
+    WalletEntryKind,
+)
+from app.models.certificates import certificate_fee
+from app.models.enums import Action, Role, UserStatus
+from app.models.organisation import Agency, officer_offices
+from app.models.workflow import WorkflowError, perform
+from app.services.certificate_data import (
+    ApplicationView,
+    issue_certificate_data,
+    load_application_for_certificate,
+    read_application_for_certificate,
+)
+from app.store.numbers import (
+    CertificateNumberError,
+    allocate_certificate_number,
+    confirm_certificate_number,
+    void_certificate_number,
+)
+
+log = logging.getLogger(__name__)
+
+INDIA = ZoneInfo("Asia/Kolkata")
+STALE_RESERVATION = dt.timedelta(minutes=15)
+ABANDONED = "reservation abandoned: the desk that reserved it stopped before issuing"
+
+
+class IssueRefused(UserFacingError):
+    """This application cannot be issued now; the message says why (the batch goes on)."""
+
+
+class ConcurrentIssue(IssueRefused):
+    """Another desk changed or issued the application while it was being signed."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A number reserved for one approved application, with what the desk needs to render
+    and sign its certificate. ``issued_at`` is the central store's clock at reservation:
+    the moment printed on the certificate and recorded as its issue time."""
+
+    application_id: int
+    application_number: str
+    version: int
+    number: str
+    issued_at: dt.datetime
+    issue_date: dt.date
+    data: object  # CertificateData without images (they go into the signature appearance)
+    kind: str
+    office_place: str
+    stamp_png: bytes | None
+    signature_png: bytes | None
+
+
+@dataclass(frozen=True)
+class RecordedIssue:
+    certificate_id: int
+    issued_at: dt.datetime
+    superseded_number: str | None
+
+
+def issue_moment(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.date]:
+    """The issue instant (UTC) and the issue date printed on the certificate (India)."""
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return moment, moment.astimezone(INDIA).date()
+
+
+_APPS = Application.__table__
+_USERS = User.__table__
+_CERTIFICATES = Certificate.__table__
+_NUMBERS = CertificateNumber.__table__
+
+_OFFICER = (
+    select(_USERS.c.full_name, _USERS.c.email, _USERS.c.status, _USERS.c.role,
+           _USERS.c.agency_id, _USERS.c.signature_png, Agency.__table__.c.code,
+           exists().where(officer_offices.c.user_id == _USERS.c.id,
+                          officer_offices.c.office_id == bindparam("office_id")).label("mapped"))
+    .join(Agency.__table__, Agency.__table__.c.id == _USERS.c.agency_id)
+    .where(_USERS.c.id == bindparam("user_id"))
+)
+_CERTIFICATE_OF_APPLICATION = select(_CERTIFICATES.c.number).where(
+    _CERTIFICATES.c.application_id == bindparam("application_id")
+)
+_RESERVED_FOR_APPLICATION = select(_NUMBERS.c.number, _NUMBERS.c.reserved_at).where(
+    _NUMBERS.c.application_id == bindparam("application_id"), _NUMBERS.c.state == "reserved"
+)
+_LOCK_APPLICATION = (
+    select(_APPS.c.number, _APPS.c.status, _APPS.c.version, _APPS.c.kind, _APPS.c.office_id,
+           _APPS.c.original_certificate_number)
+    .where(_APPS.c.id == bindparam("application_id"))
+    .with_for_update()
+)
+_NUMBER_ROW = select(_NUMBERS.c.application_id, _NUMBERS.c.state, _NUMBERS.c.reserved_by_id,
+                     _NUMBERS.c.agency_id).where(_NUMBERS.c.number == bindparam("number"))
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _officer(session: Session, user_id: int, office_id: int) -> object:
+    row = session.execute(_OFFICER, {"user_id": user_id, "office_id": office_id}).first()
+    if row is None:
+        raise UserFacingError(f"User #{user_id} is not in the store.")
+    return row
+
+
+def reserve(session: Session, user_id: int, application_id: int, desk_session: str,
+            now: dt.datetime | None = None) -> Reservation:
+    """Check the application may be issued by this officer and reserve its number."""
+    issued_at, issue_date = issue_moment(now)
+    app = read_application_for_certificate(session, application_id)
+    officer = _officer(session, user_id, app.office_id)
+    _check_may_issue(session, app, officer, issued_at)
+    if app.kind == ApplicationKind.IN_LIEU:
+        check_original(session, app.original_certificate_number, app.number)
+    agency_id = app.office.agency_id
+    number = allocate_certificate_number(
+        session, agency_id=agency_id, application_id=app.id, year=issue_date.year,
+        agency_code=officer.code if officer.agency_id == agency_id else None,
+    )
+    session.execute(update(_NUMBERS).where(_NUMBERS.c.number == number).values(
+        reserved_at=issued_at, reserved_by_id=user_id, desk_session=desk_session[:64]))
+    data = issue_certificate_data(app, officer_name=officer.full_name,
+                                  certificate_number=number, issue_date=issue_date)
+    return Reservation(
+        application_id=app.id, application_number=app.number, version=app.version,
+        number=number, issued_at=issued_at, issue_date=issue_date, data=data,
+        kind=str(app.kind), office_place=app.office.place, stamp_png=app.stamp_png,
+        signature_png=officer.signature_png,
+    )
+
+
+def _check_may_issue(session: Session, app: ApplicationView, officer: object,
+                     now: dt.datetime) -> None:
+    # the questions of allowed_actions(app, officer) for ISSUE, in its order
+    status = ApplicationStatus(app.status)
+    if status != ApplicationStatus.APPROVED:
+        raise IssueRefused(
+            f"Application {app.number} is {status.label.lower()}; only approved "
+            "applications can be issued."
+        )
+    if officer.status != UserStatus.ACTIVE:
+        raise IssueRefused(f"{officer.full_name}'s account is {officer.status}.")
+    if officer.role == Role.ADMINISTRATOR or not officer.mapped:
+        raise IssueRefused(
+            f"{officer.full_name} is not an issuing officer of office {app.office.code}, "
+            f"which holds application {app.number}."
+        )
+    params = {"application_id": app.id}
+    existing = session.execute(_CERTIFICATE_OF_APPLICATION, params).scalar()
+    if existing:
+        raise IssueRefused(f"Application {app.number} already has certificate {existing}.")
+    for row in session.execute(_RESERVED_FOR_APPLICATION, params).all():
+        reserved_at = _aware(row.reserved_at)
+        if now - reserved_at < STALE_RESERVATION:
+            raise IssueRefused(
+                f"Application {app.number} is being issued at another desk (number "
+                f"{row.number} reserved at {reserved_at:%H:%M} UTC)."
+            )
+        void_certificate_number(session, row.number, ABANDONED)
+
+
+def check_original(session: Session, original_number: str | None, app_number: str) -> Certificate:
+    number = (original_number or "").strip()
+    original = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+    if original is None:
+        raise IssueRefused(
+            f"The original certificate {number or '(none named)'} of in-lieu application "
+            f"{app_number} is not in this store; an in-lieu certificate for one issued by "
+            "the legacy system is issued there."
+        )
+    if original.status == CertificateStatus.CANCELLED:
+        raise IssueRefused(f"The original certificate {number} was cancelled; it cannot be replaced.")
+    if original.superseded_by_number:
+        raise IssueRefused(
+            f"The original certificate {number} was already replaced by "
+            f"{original.superseded_by_number}."
+        )
+    return original
+
+
+def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
+           pdf_sha256: str, signer_fingerprint: str) -> RecordedIssue:
+    """Record the issue: the certificate, its number, the status (through the workflow),
+    the fee and the audit events, in the caller's transaction."""
+    import hashlib
+
+    app = session.execute(_LOCK_APPLICATION,
+                          {"application_id": reservation.application_id}).one()
+    number = session.execute(_NUMBER_ROW, {"number": reservation.number}).first()
+    if (number is None or number.application_id != reservation.application_id
+            or number.reserved_by_id not in (None, user_id)):
+        raise IssueRefused(
+            f"Certificate number {reservation.number} is not reserved for {app.number} by "
+            "you; it was not issued.")
+    if app.version != reservation.version or app.status != ApplicationStatus.APPROVED:
+        raise ConcurrentIssue(
+            f"Application {app.number} changed at another desk while it was being signed "
+            f"(now {ApplicationStatus(app.status).label.lower()}); it was not issued here."
+        )
+    if hashlib.sha256(pdf).hexdigest() != pdf_sha256.lower():
+        raise IssueRefused(f"The signed PDF of {app.number} does not match its digest.")
+    registered = session.scalar(select(DscRegistration.id).where(
+        DscRegistration.user_id == user_id,
+        DscRegistration.fingerprint_sha256 == signer_fingerprint.lower(),
+        DscRegistration.revoked_at.is_(None)))
+    if registered is None:
+        raise IssueRefused(
+            f"The certificate of {app.number} was signed with a DSC that is not registered "
+            "to you (or was revoked); it was not issued.")
+    try:
+        confirm_certificate_number(session, reservation.number,
+                                   application_id=reservation.application_id)
+    except CertificateNumberError as exc:
+        raise ConcurrentIssue(
+            f"Certificate number {reservation.number} is no longer reserved for "
+            f"{app.number} ({exc}); it was not issued."
+        ) from None
+    # the ISSUE transition goes through the one state machine (it re-checks the officer
+    # and writes the audit event); the version column catches a concurrent change
+    application = session.get(Application, reservation.application_id,
+                              options=[joinedload(Application.office)])
+    officer = session.scalars(
+        select(User).options(joinedload(User.offices)).where(User.id == user_id)
+    ).unique().one()
+    issued_at = _aware(reservation.issued_at)
+    try:
+        perform(session, application, Action.ISSUE, officer, now=issued_at)
+    except WorkflowError as exc:
+        raise IssueRefused(str(exc)) from None
+    session.flush()
+    certificate_id = session.execute(insert(_CERTIFICATES), {
+        "number": reservation.number,
+        "application_id": reservation.application_id,
+        "office_id": app.office_id,
+        "issued_by_id": user_id,
+        "issued_at": issued_at,
+        "status": CertificateStatus.VALID.value,
+        "signer_fingerprint": signer_fingerprint.lower(),
+        "pdf_sha256": pdf_sha256.lower(),
+        "pdf": pdf,
+    }).inserted_primary_key[0]
+    if application.office.ewallet_enabled:
+        session.execute(insert(WalletEntry.__table__), {
+            "office_id": app.office_id, "kind": WalletEntryKind.FEE.value,
+            "amount": -certificate_fee(app.kind == ApplicationKind.PREFERENTIAL),
+            "certificate_number": reservation.number, "reference": app.number,
+            "at": issued_at,
+        })
+    superseded = None
+    if app.kind == ApplicationKind.IN_LIEU:
+        superseded = _supersede(session, officer, app.number, app.original_certificate_number,
+                                reservation.number, issued_at)
+    session.execute(insert(AuditEvent.__table__), {
+        "at": issued_at, "actor_id": user_id,
+        "actor_label": f"{officer.full_name} <{officer.email}>",
+        "action": "certificate.issued", "entity_type": "certificate",
+        "entity_id": certificate_id,
+        "after": {"number": reservation.number, "application": app.number,
+                  "pdf_sha256": pdf_sha256.lower(), "signer_sha256": signer_fingerprint.lower(),
+                  "supersedes": superseded},
+    })
+    return RecordedIssue(int(certificate_id), issued_at, superseded)
+
+
+def _supersede(session: Session, officer: User, app_number: str, original_number: str | None,
+               number: str, now: dt.datetime) -> str:
+    original = check_original(session, original_number, app_number)
+    original.status = CertificateStatus.SUPERSEDED
+    original.superseded_by_number = number
+    original_app = load_application_for_certificate(session,
+                                                    application_id=original.application_id)
+    if original_app.status == ApplicationStatus.ISSUED:
+        perform(session, original_app, Action.SUPERSEDE, officer, now=now,
+                text=f"superseded by in-lieu certificate {number}")
+    session.flush()
+    return original.number
+
+
+def release(session: Session, user_id: int, number: str, reason: str) -> None:
+    """Void a reservation that will not be issued (its reserver or an administrator)."""
+    row = session.execute(_NUMBER_ROW, {"number": number}).first()
+    if row is None:
+        raise CertificateNumberError(f"Certificate number {number} does not exist.")
+    user = session.execute(select(_USERS.c.role, _USERS.c.agency_id)
+                           .where(_USERS.c.id == user_id)).first()
+    is_admin = user is not None and user.role == Role.ADMINISTRATOR and user.agency_id == row.agency_id
+    if row.reserved_by_id not in (None, user_id) and not is_admin:
+        raise CertificateNumberError(
+            f"Certificate number {number} was reserved by another user; only they or an "
+            "administrator can release it.")
+    void_certificate_number(session, number, reason)
+
+
+def release_abandoned(session: Session, user_id: int, desk_sessions: list[str],
+                      now: dt.datetime | None = None) -> list[str]:
+    """Void this user's reservations made by ``desk_sessions`` (desk runs that ended), and
+    any reservation of the user's agency older than :data:`STALE_RESERVATION`."""
+    now = now or dt.datetime.now(dt.UTC)
+    agency_id = session.scalar(select(_USERS.c.agency_id).where(_USERS.c.id == user_id))
+    if agency_id is None:
+        return []
+    own = (_NUMBERS.c.reserved_by_id == user_id) & _NUMBERS.c.desk_session.in_(
+        [s[:64] for s in desk_sessions] or [""])
+    stale = _NUMBERS.c.reserved_at < now - STALE_RESERVATION
+    numbers = list(session.scalars(select(_NUMBERS.c.number).where(
+        _NUMBERS.c.agency_id == agency_id, _NUMBERS.c.state == "reserved", own | stale)))
+    for number in numbers:
+        void_certificate_number(session, number, ABANDONED)
+    if numbers:
+        log.warning("voided %d abandoned certificate number reservation(s)", len(numbers))
+    return numbers

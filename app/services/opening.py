@@ -1,0 +1,69 @@
+"""Which store a desk works on is decided here, once: ``open_desk(config)``.
+
+- **Embedded** (no ``central_url``): the demo's SQLite central store, used directly; the
+  demo store and its signing token are made on first start.
+- **Synced** (a ``central_url``): the local copy with its outbox
+  (:class:`~app.services.offline_desk.LocalDesk`), synced with the central store; issuing,
+  DSC registration, verification and administration go to the central store through
+  :class:`~app.services.central.SqlCentral` (PostgreSQL through the officer's own login).
+- **Offline** (``offline = true``): the same local copy, no link at all; what needs the
+  central store says so before it starts.
+
+Views and commands receive the desk and ask it for services; none of them opens an engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from app.config import Config
+from app.services.desk import Desk, open_central
+
+log = logging.getLogger(__name__)
+AskPassword = Callable[[str], "str | None"]
+
+
+def open_desk(
+    config: Config,
+    progress: Callable[[str], None] | None = None,
+    ask_password: AskPassword | None = None,
+    *,
+    officer: str | None = None,
+    demo_signing: bool = False,
+) -> Desk:
+    """The desk for ``config``; signed in as ``officer`` (an e-mail) when given.
+    ``demo_signing``: give an embedded demo store made before the demo token existed one
+    (the window does; commands use whatever token is configured)."""
+    if config.is_embedded:
+        desk = _embedded_desk(config, progress, demo_signing)
+    else:
+        desk = _synced_desk(config, ask_password)
+    if officer:
+        desk.sign_in(officer)
+    return desk
+
+
+def _embedded_desk(config: Config, progress: Callable[[str], None] | None,
+                   demo_signing: bool) -> Desk:
+    from app.services.central import SqlCentral
+
+    engine = open_central(config, progress)
+    if demo_signing:  # a demo store made before the signing kit existed gets one now
+        from app.signing.demo_token import prepare_demo_signing
+
+        prepare_demo_signing(config, engine)
+    return Desk(engine, config, central=SqlCentral(engine, config))
+
+
+def _synced_desk(config: Config, ask_password: AskPassword | None) -> Desk:
+    from app.services.central import SqlCentral
+    from app.services.offline_desk import LocalDesk
+    from app.services.sync import SyncService
+    from app.store.central import central_engine
+    from app.store.local import LocalStore
+
+    local = LocalStore(config.local_store_path)
+    # the password comes from the keyring, else from a prompt (never from a file)
+    link = None if config.offline else SqlCentral(central_engine(config, ask_password), config)
+    return LocalDesk(local, config, SyncService(local, link))
