@@ -13,7 +13,8 @@ import sys
 import time
 import traceback
 
-MODULES = ("bench.desk", "bench.documents", "bench.signing", "bench.imaging", "bench.sync")
+MODULES = ("bench.desk", "bench.documents", "bench.signing", "bench.imaging", "bench.sync",
+           "bench.synced_issue")
 
 
 def main(argv: list[str]) -> int:
