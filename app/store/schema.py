@@ -125,4 +125,6 @@ def _too_new(revision: str) -> str:
 
 # The oldest revision this release's code works against (expand-then-contract: raise it
 # only in the release after the one whose migration made the old shape unnecessary).
-MINIMUM_REVISION = "0003_row_security"
+# 0004_central_rules: this release reserves, records and voids certificate numbers through
+# the store's functions (PostgreSQL) and records who reserved a number (both engines).
+MINIMUM_REVISION = "0004_central_rules"

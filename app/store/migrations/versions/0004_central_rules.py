@@ -616,9 +616,10 @@ BEGIN
            OR (v_action = 'reject' AND (NEW.query_text IS DISTINCT FROM OLD.query_text
                OR length(btrim(coalesce(NEW.rejection_reason, ''))) NOT BETWEEN 1 AND {MAX_TEXT}))
         THEN
-            RAISE EXCEPTION '%', format('To %s application %s, write its text (at most '
-                '{MAX_TEXT} characters); the claim is cleared and nothing else changes.',
-                v_action, OLD.number) {DENY};
+            RAISE EXCEPTION '%', format('To %s application %s, write %s (at most {MAX_TEXT} '
+                'characters); the claim is cleared and nothing else changes.', v_action,
+                OLD.number, CASE v_action WHEN 'return' THEN 'a query for the exporter'
+                ELSE 'a reason for the rejection' END) {DENY};
         END IF;
     END IF;
     RETURN NEW;
