@@ -13,6 +13,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,6 +26,7 @@ from app.models.organisation import Office
 from app.store.numbers import unexplained_gaps
 from app.store.operations import Operation, apply_operations
 from tests.store.conftest import CentralDb
+from tests.support.postgres import PostgresServer
 
 ADMIN, ANITA, RAHUL, FARHAN, SANDEEP = 1, 2, 3, 4, 6  # Anita: MUM; Rahul: MUM+DEL; ...: CHE
 MUM, DEL, CHE = 1, 2, 3
@@ -616,3 +618,29 @@ def test_the_officers_sync_push_still_claims_and_approves(central: CentralDb) ->
                                 "AND entity_type = 'application' AND actor_id = %s ORDER BY id",
                                 app_id, ANITA)] == [
         "application.claim", "application.note", "application.approve"]
+
+
+def test_the_revision_goes_down_and_up_again(pg_server: PostgresServer, tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from app.store.central import sqlite_engine
+    from app.store.schema import alembic_config, head_revision, upgrade
+
+    pg_server.create_database("rules_round_trip")
+    engines = [create_engine(pg_server.url("rules_round_trip")),
+               sqlite_engine(tmp_path / "central.sqlite")]
+    try:
+        for engine in engines:
+            upgrade(engine)
+            with engine.connect() as connection:
+                command.downgrade(alembic_config(connection), "0003_row_security")
+                connection.commit()
+                columns = {c["name"] for c in inspect(connection).get_columns(
+                    "certificate_numbers")}
+                assert "reserved_by_id" not in columns and "desk_session" not in columns
+            assert upgrade(engine) == head_revision() == "0004_central_rules"
+    finally:
+        for engine in engines:
+            engine.dispose()
+        pg_server.drop_database("rules_round_trip")
