@@ -1,17 +1,17 @@
 """The PIN prompt: a masked field naming the token, with the token's own warnings.
 
 :class:`PinPrompter` is the bridge between the worker that opens the token session and the
-GUI thread (Electrum's hardware-wallet pattern): ``ask(token, warnings)`` is called on the
-worker, emits a signal, and waits on a ``threading.Event`` until the dialog on the GUI
-thread has answered. A PIN is asked once per batch and never retried automatically.
+GUI thread (:class:`~app.views.gui_prompt.GuiPrompt`, Electrum's hardware-wallet pattern):
+``ask(token, warnings)`` is called on the worker, emits a signal, and waits on a
+``threading.Event`` until the dialog on the GUI thread has answered, or until the time
+limit, when it counts as cancelled and the dialog closes. A PIN is asked once per batch
+and never retried automatically.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.views.gui_prompt import ASK_TIMEOUT_SECONDS, GuiPrompt
 
 WARNING_STYLE = ("background:#fff4e5; color:#7a4100; border:1px solid #f3c98b; "
                  "border-radius:3px; padding:6px;")
@@ -87,46 +89,25 @@ class PinDialog(QDialog):
         return text or None
 
 
-class _Reply:
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.pin: str | None = None
+class PinPrompter(GuiPrompt):
+    """``ask(token, warnings)`` for ``open_token_session``, callable from any thread; None
+    when the officer cancels or leaves the dialog unanswered for ``timeout`` seconds."""
 
-
-class PinPrompter(QObject):
-    """``ask(token, warnings)`` for ``open_token_session``, callable from any thread."""
-
-    _asked = Signal(object, object, object)
-    dialog_shown = Signal(object)  # the PinDialog, for tests and screenshots
-
-    def __init__(self, parent: QWidget | None = None, *, purpose: str = "") -> None:
-        super().__init__(parent)
+    def __init__(self, parent: QWidget | None = None, *, purpose: str = "",
+                 timeout: float = ASK_TIMEOUT_SECONDS) -> None:
+        super().__init__(parent, timeout=timeout)
         self.parent_widget = parent
         self.purpose = purpose
-        self._asked.connect(self._answer, Qt.ConnectionType.QueuedConnection)
 
-    def ask(self, token: Any, warnings: list[str]) -> str | None:
-        if QThread.currentThread() is self.thread():
-            return self._dialog(token, warnings)
-        reply = _Reply()
-        self._asked.emit(token, list(warnings), reply)
-        reply.event.wait()
-        pin, reply.pin = reply.pin, None
-        return pin
+    def ask(self, token: Any, warnings: list[str]) -> str | None:  # type: ignore[override]
+        return super().ask(token, list(warnings))
 
-    def _answer(self, token: Any, warnings: list[str], reply: _Reply) -> None:
-        try:
-            reply.pin = self._dialog(token, warnings)
-        finally:
-            reply.event.set()
+    def make_dialog(self, token: Any, warnings: list[str]) -> PinDialog:  # type: ignore[override]
+        return PinDialog(token, warnings, self.parent_widget, purpose=self.purpose)
 
-    def _dialog(self, token: Any, warnings: list[str]) -> str | None:
-        dialog = PinDialog(token, warnings, self.parent_widget, purpose=self.purpose)
-        self.dialog_shown.emit(dialog)
-        dialog.exec()
-        pin = dialog.pin()
-        dialog.deleteLater()
-        return pin
+    def read_answer(self, dialog: QDialog) -> str | None:
+        assert isinstance(dialog, PinDialog)
+        return dialog.pin()
 
 
 def _esc(text: object) -> str:
