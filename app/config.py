@@ -53,6 +53,23 @@ def check_data_dir(directory: Path, origin: str) -> None:
     raise ConfigError(f"{origin} is {text!r}, but {path} is a file, not a folder")
 
 
+def prepare_data_dir(directory: Path) -> None:
+    """Create the data directory when missing; refuse (ConfigError) one that cannot be
+    created or written to, naming it (its logs, stores and token live there)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"the data directory {directory} cannot be created: {exc.strerror or exc}; "
+            f"set {ENV_PREFIX}HOME to a folder of yours"
+        ) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"the data directory {directory} is not writable; set {ENV_PREFIX}HOME to a "
+            "folder of yours"
+        )
+
+
 _URL_PASSWORD = re.compile(r"(^|://)([^/@:\s]*:)[^/\s]*@")
 
 

@@ -80,6 +80,8 @@ def setup_logging(config: Config | None = None) -> Path | None:
             wanted = None
     root = logging.getLogger()
     root.setLevel(level)
+    logging.captureWarnings(True)  # library warnings go to the log, not the terminal
+    logging.raiseExceptions = False  # a record that cannot be written is dropped, silently
     if _handler is not None and _log_file is not None and wanted is not None \
             and _log_file.parent == wanted:
         return _log_file
@@ -109,7 +111,8 @@ def _open_handler(folder: Path) -> logging.Handler | None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
-            folder / LOG_NAME, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+            folder / LOG_NAME, maxBytes=2_000_000, backupCount=5, encoding="utf-8",
+            errors="backslashreplace",  # e.g. a file name that is not UTF-8
         )
     except (OSError, ValueError):
         return None

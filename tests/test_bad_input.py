@@ -9,6 +9,7 @@ import os
 import socket
 import stat
 import struct
+import subprocess
 import sys
 import time
 import zlib
@@ -531,14 +532,95 @@ def test_a_log_folder_that_cannot_be_made_does_not_stop_the_program(
     assert (data_home / "logs").read_text() == "a file where the log folder should be"
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX subprocess")
-def test_no_traceback_reaches_a_real_terminal(tmp_path: Path) -> None:
-    import subprocess
+def _program(tmp_path: Path, code: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """``code`` run as the program would be (a fresh interpreter, real stdout/stderr)."""
+    env = {**os.environ, "ORIGIN_DESK_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          errors="surrogateescape",
+                          env=env, timeout=120, check=False, cwd=Path(__file__).parents[1])
 
+
+def test_no_traceback_reaches_a_real_terminal(tmp_path: Path) -> None:
     home = tmp_path / "home-file"
     home.write_text("x")
-    env = {**os.environ, "ORIGIN_DESK_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-m", "app", "list"], capture_output=True,
-                            text=True, env=env, timeout=120, check=False)
+    result = _program(tmp_path, "from app.cli import main; raise SystemExit(main(['list']))",
+                      home)
     assert result.returncode == 2 and result.stdout == ""
     one_line(result.stderr)
+    home = tmp_path / "data"
+    result = _program(tmp_path, (
+        "import app.cli.desk as desk\n"
+        "def broken(args):\n"
+        "    raise KeyError('pin=123456')\n"
+        "desk.run_list = broken\n"
+        "from app.cli import main\n"
+        "raise SystemExit(main(['list']))\n"), home)
+    assert result.returncode == 70 and result.stdout == ""
+    assert one_line(result.stderr) == (
+        f"origin-desk: unexpected error (KeyError); details in {home / 'logs' / 'origin-desk.log'}")
+    text = (home / "logs" / "origin-desk.log").read_text()
+    assert "Traceback" in text and "KeyError" in text and "123456" not in text
+
+
+def test_library_warnings_go_to_the_log_not_the_terminal(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    result = _program(tmp_path, (
+        "import warnings\n"
+        "import app.cli.desk as desk\n"
+        "def noisy(args):\n"
+        "    warnings.warn('Corrupt EXIF data', UserWarning)\n"
+        "    return 0\n"
+        "desk.run_list = noisy\n"
+        "from app.cli import main\n"
+        "raise SystemExit(main(['list']))\n"), home)
+    assert result.returncode == 0 and result.stderr == ""
+    assert "Corrupt EXIF data" in (home / "logs" / "origin-desk.log").read_text()
+
+
+def test_a_damaged_tiff_is_told_in_one_line(work: Path, capfd) -> None:
+    image = Image.open(io.BytesIO(stamp_jpeg()))
+    buffer = io.BytesIO()
+    image.save(buffer, "TIFF", compression="tiff_lzw")
+    data = bytearray(buffer.getvalue())
+    tiff = Image.open(io.BytesIO(bytes(data)))
+    start, count = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
+    for i in range(start + 4, start + count):  # garble the first strip's LZW codes
+        data[i] = (i * 37) % 256
+    scan = work / "scan.tif"
+    scan.write_bytes(bytes(data))
+    code = main(["clean-image", str(scan), str(work / "out.png")])
+    captured = capfd.readouterr()  # what reached file descriptor 2, libtiff's own included
+    assert code == 2 and "damaged" in one_line(captured.err)
+    assert sorted(p.name for p in work.iterdir()) == ["scan.tif"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names that are not UTF-8")
+def test_a_file_name_that_is_not_utf8(tmp_path: Path, monkeypatch) -> None:
+    work, home = tmp_path / "work", tmp_path / "data"
+    work.mkdir()
+    scan = work / "scan.jpg"
+    scan.write_bytes(stamp_jpeg())
+    monkeypatch.setenv("PYTHONIOENCODING", "utf-8:strict")  # as under a UTF-8 locale
+    out = os.fsencode(work) + b"/stamp-\xff.png"
+    result = _program(tmp_path, (
+        "import os, sys\n"
+        "from app.cli import main\n"
+        f"raise SystemExit(main(['clean-image', {str(scan)!r}, os.fsdecode({out!r})]))\n"),
+        home)
+    assert result.returncode == 0 and result.stderr == "" and "wrote" in result.stdout
+    assert os.path.exists(out)
+    missing = os.fsencode(work) + b"/\xfe.pdf"
+    result = _program(tmp_path, (
+        "import os\n"
+        "from app.cli import main\n"
+        f"raise SystemExit(main(['verify', os.fsdecode({missing!r})]))\n"), home)
+    assert result.returncode == 2 and "No such file" in one_line(result.stderr)
+    assert "\\udcfe.pdf" in (home / "logs" / "origin-desk.log").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_a_data_directory_that_cannot_be_created(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("ORIGIN_DESK_HOME", "/proc/origin-desk-home")
+    code, _out, err = run(capsys, "list")
+    assert code == 2
+    assert "data directory /proc/origin-desk-home cannot be created" in one_line(err)

@@ -110,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_stdout()
     parser = build_parser()
     if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "-h", "--version"):
         argv = ["gui", *argv]
@@ -119,12 +120,13 @@ def _main(argv: Sequence[str] | None) -> int:
         prog = " ".join(["origin-desk", *(w for w in words if isinstance(w, str))])
         _say(f"unrecognized arguments: {' '.join(extra)} (see '{prog} --help')")
         return EXIT_REFUSED
-    from app.config import ConfigError, load_config
+    from app.config import ConfigError, load_config, prepare_data_dir
     from app.errors import UserFacingError
     from app.logs import setup_logging
 
     try:
         config = load_config()
+        prepare_data_dir(config.data_dir)
     except ConfigError as exc:  # said, not logged: the log's own folder may be what is wrong
         _say(str(exc))
         return EXIT_REFUSED
@@ -145,6 +147,16 @@ def _say(message: str) -> None:
     text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
     with contextlib.suppress(OSError, ValueError):  # standard error closed: nothing to do
         print(f"origin-desk: {text}", file=sys.stderr, flush=True)
+
+
+def _tolerant_stdout() -> None:
+    """A file name that is not valid UTF-8 is printed as its bytes, not as an error."""
+    stream = sys.stdout
+    if stream is not sys.__stdout__:  # not the process's own (e.g. captured in a test)
+        return
+    if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+        with contextlib.suppress(Exception):
+            stream.reconfigure(errors="surrogateescape")
 
 
 def _quiet_stdout() -> None:

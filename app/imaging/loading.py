@@ -53,6 +53,7 @@ def load_image(source: Source, *, max_bytes: int = MAX_FILE_BYTES,
     """
     name, data = _read(source, max_bytes)
     _refuse_known_non_images(name, data)
+    _quiet_libtiff()
     truncated_allowed = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is refused, never filled in
     try:
@@ -70,6 +71,39 @@ def load_image(source: Source, *, max_bytes: int = MAX_FILE_BYTES,
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_allowed
     image = _upright(image, name)
     return to_rgb(image, name)
+
+
+_libtiff_quiet = False
+
+
+def _quiet_libtiff() -> None:
+    """libtiff prints its decoding errors on standard error itself (Pillow gets them as
+    an error code as well, and refuses the file): send them nowhere, so that a damaged
+    TIFF is told in one line. Linux only (the loaded library is found in /proc/self/maps);
+    elsewhere, or when it cannot be done, nothing changes."""
+    global _libtiff_quiet
+    if _libtiff_quiet:
+        return
+    _libtiff_quiet = True
+    try:
+        import ctypes
+
+        from PIL import features
+
+        maps = Path("/proc/self/maps")
+        if not features.check_codec("libtiff") or not maps.exists():
+            return
+        paths = {line.split()[-1] for line in maps.read_text().splitlines()
+                 if "/libtiff" in line and line.split()[-1].startswith("/")}
+        for path in paths:
+            library = ctypes.CDLL(path)  # the instance already loaded by Pillow
+            for setter in ("TIFFSetErrorHandler", "TIFFSetWarningHandler"):
+                function = getattr(library, setter)
+                function.restype = ctypes.c_void_p
+                function.argtypes = [ctypes.c_void_p]
+                function(None)
+    except Exception as exc:  # noqa: BLE001 - only the noise on standard error is at stake
+        log.debug("libtiff's messages stay on standard error: %s", exc)
 
 
 def _damaged(name: str, exc: BaseException | str) -> str:
