@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import UserFacingError
 from app.views.admin_image_upload import ImageUploadDialog
-from app.views.admin_widgets import ERROR_STYLE, thumbnail
+from app.views.admin_widgets import ERROR_STYLE, scaled_png, thumbnail
 from app.views.tasks import run_task
 
 if TYPE_CHECKING:
@@ -103,13 +103,15 @@ class ImagesTab(QWidget):
     def reload(self) -> None:
         admin = self.admin
 
-        def load() -> tuple[list[OfficeRow], list[UserRow], dict[int, bytes | None],
-                            dict[int, bytes | None]]:
+        def load() -> tuple[list[OfficeRow], list[UserRow], dict[int, QImage | None],
+                            dict[int, QImage | None]]:
             offices = admin.offices()
             officers = [u for u in admin.users(["active", "deactivated"]) if u.role == "officer"]
-            stamps = {o.id: admin.office_stamp(o.id) if o.has_stamp else None for o in offices}
-            signatures = {u.id: admin.officer_signature(u.id) if u.has_signature else None
-                          for u in officers}
+            # read and decoded here, on the worker: the GUI thread only paints them
+            stamps = {o.id: scaled_png(admin.office_stamp(o.id), THUMB) if o.has_stamp else None
+                      for o in offices}
+            signatures = {u.id: scaled_png(admin.officer_signature(u.id), THUMB)
+                          if u.has_signature else None for u in officers}
             return offices, officers, stamps, signatures
 
         run_task(load, self._loaded, self._failed, owner=self)
@@ -118,8 +120,8 @@ class ImagesTab(QWidget):
         self.message.setText(str(exc))
         self.message.setVisible(True)
 
-    def _loaded(self, result: tuple[list[OfficeRow], list[UserRow], dict[int, bytes | None],
-                                    dict[int, bytes | None]]) -> None:
+    def _loaded(self, result: tuple[list[OfficeRow], list[UserRow], dict[int, QImage | None],
+                                    dict[int, QImage | None]]) -> None:
         offices, officers, stamps, signatures = result
         self.offices, self.officers = offices, officers
         stamp_row, signature_row = self.stamps.currentRow(), self.signatures.currentRow()
@@ -143,10 +145,11 @@ class ImagesTab(QWidget):
             self.signatures.selectRow(signature_row)
         self.loaded.emit()
 
-    def _fill(self, table: QTableWidget, row: int, png: bytes | None, texts: list[str]) -> None:
+    def _fill(self, table: QTableWidget, row: int, image: QImage | None,
+              texts: list[str]) -> None:
         picture = QTableWidgetItem()
-        picture.setIcon(QIcon(thumbnail(png, THUMB)))
-        picture.setToolTip("stored image" if png else "no image yet")
+        picture.setIcon(QIcon(thumbnail(image, THUMB)))
+        picture.setToolTip("stored image" if image is not None else "no image yet")
         table.setItem(row, 0, picture)
         for column, text in enumerate(texts, start=1):
             item = QTableWidgetItem(text)

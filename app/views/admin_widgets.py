@@ -53,15 +53,26 @@ def checkerboard(size: QSize, cell: int = 8) -> QPixmap:
     return pixmap
 
 
-def thumbnail(png: bytes | None, side: int = 56) -> QPixmap:
-    """A small picture of a stored stamp or signature, over a checkerboard."""
-    pixmap = checkerboard(QSize(side, side), 6)
+def scaled_png(png: bytes | None, side: int) -> QImage:
+    """A stored PNG decoded and scaled to fit ``side`` (QImage: safe on a worker)."""
     image = png_image(png)
+    if image.isNull():
+        return image
+    return image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation)
+
+
+def thumbnail(picture: bytes | QImage | None, side: int = 56) -> QPixmap:
+    """A small picture of a stored stamp or signature, over a checkerboard. Pass the image
+    from :func:`scaled_png` (made on a worker) to keep decoding off the GUI thread."""
+    pixmap = checkerboard(QSize(side, side), 6)
+    image = picture if isinstance(picture, QImage) else scaled_png(picture, side)
     if not image.isNull():
-        scaled = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                              Qt.TransformationMode.SmoothTransformation)
+        if image.width() > side or image.height() > side:
+            image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
         painter = QPainter(pixmap)
-        painter.drawImage((side - scaled.width()) // 2, (side - scaled.height()) // 2, scaled)
+        painter.drawImage((side - image.width()) // 2, (side - image.height()) // 2, image)
         painter.end()
     return pixmap
 
