@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,7 @@ from app.views.admin_widgets import (
     rgb_image,
     rgba_image,
 )
-from app.views.tasks import run_task
+from app.views.tasks import Task, TaskProgress, run_task
 
 if TYPE_CHECKING:
     from app.services.admin import AgencyAdmin
@@ -103,6 +104,7 @@ class ImageUploadDialog(QDialog):
         self.upload: PreparedUpload | None = None
         self.cleaned: CleanedInk | None = None
         self._generation = 0
+        self._preparing: Task | None = None
         self._render_busy = False
         self._render_again = False
         self._saving = False
@@ -228,8 +230,8 @@ class ImageUploadDialog(QDialog):
 
     def load_file(self, path: str | Path) -> None:
         """Read, check and analyse the file on a worker; ``prepared`` follows."""
-        from app.services.admin_images import prepare_upload
-
+        if self._preparing is not None:  # another file was chosen: that one is not wanted
+            self._preparing.cancel()
         self._generation += 1
         generation = self._generation
         self.upload = self.cleaned = None
@@ -244,18 +246,28 @@ class ImageUploadDialog(QDialog):
         self._update_save()
         self._busy(f"Reading {Path(path).name}…")
         kind = self.target.kind
-        run_task(
-            lambda progress: prepare_upload(path, kind, progress=progress),
+
+        def prepare(progress: Callable[[str], None]) -> PreparedUpload:
+            from app.services.admin_images import prepare_upload  # imaging: on the worker
+
+            return prepare_upload(path, kind, progress=progress)
+
+        self._preparing = run_task(
+            prepare,
             lambda upload: self._prepared(generation, upload),
             lambda exc: self._prepare_failed(generation, exc),
             on_progress=self._progress_text,
             owner=self,
         )
 
-    def _progress_text(self, message: str) -> None:
-        self.status_label.setText(message)
+    def _progress_text(self, progress: TaskProgress) -> None:
+        self.status_label.setText(progress.message)
+        if progress.fraction is not None:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(round(progress.fraction * 100))
 
     def _prepared(self, generation: int, upload: PreparedUpload) -> None:
+        self._preparing = None
         if generation != self._generation:
             return
         self.upload = upload
@@ -267,6 +279,7 @@ class ImageUploadDialog(QDialog):
         self._request_render()
 
     def _prepare_failed(self, generation: int, exc: BaseException) -> None:
+        self._preparing = None
         if generation != self._generation:
             return
         self._idle("")
@@ -369,6 +382,7 @@ class ImageUploadDialog(QDialog):
         self.save_button.setEnabled(ready)
 
     def _busy(self, message: str) -> None:
+        self.progress.setRange(0, 0)  # busy, until a task says how far it is
         self.progress.setVisible(True)
         self.status_label.setText(message)
         self._update_save()

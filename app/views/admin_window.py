@@ -5,8 +5,10 @@ signs in (see :func:`open_admin_window`)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
 
@@ -14,23 +16,28 @@ from app.views.admin_audit import AuditTab
 from app.views.admin_images import ImagesTab
 from app.views.admin_offices import OfficesTab
 from app.views.admin_users import UsersTab
+from app.views.tasks import Task, run_task
 
 if TYPE_CHECKING:
-    from app.services.admin import AgencyAdmin
+    from app.services.admin import AgencyAdmin, AgencyInfo
     from app.services.desk import Desk
 
 log = logging.getLogger(__name__)
+_shown: set[AdminWindow] = set()
 
 
 class AdminWindow(QMainWindow):
+    """Shown at once; the agency and every tab load on workers."""
+
     OFFICES, USERS, IMAGES, AUDIT = range(4)
+    agency_loaded = Signal(object)  # the AgencyInfo
 
     def __init__(self, admin: AgencyAdmin, store_label: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.admin = admin
-        agency = admin.agency()
-        self.setWindowTitle(f"Origin Desk — administration of {agency.name}")
+        self.agency: AgencyInfo | None = None
+        self.setWindowTitle("Origin Desk — administration")
         self.resize(1360, 840)
         self.offices_tab = OfficesTab(admin)
         self.users_tab = UsersTab(admin)
@@ -54,11 +61,19 @@ class AdminWindow(QMainWindow):
         refresh.setShortcut(QKeySequence("F5"))
         refresh.triggered.connect(self.reload_all)
         self.addAction(refresh)
-        self.user_label = QLabel(f"{admin.admin_label} · administrator of {agency.code}")
+        self.user_label = QLabel(f"{admin.admin_label} · administrator")
         self.statusBar().addWidget(self.user_label, 1)
         if store_label:
             self.statusBar().addPermanentWidget(QLabel(f"Store: {store_label}"))
+        run_task(admin.agency, self._agency_arrived,
+                 lambda exc: self.statusBar().showMessage(str(exc)), owner=self)
         self.reload_all()
+
+    def _agency_arrived(self, agency: AgencyInfo) -> None:
+        self.agency = agency
+        self.setWindowTitle(f"Origin Desk — administration of {agency.name}")
+        self.user_label.setText(f"{self.admin.admin_label} · administrator of {agency.code}")
+        self.agency_loaded.emit(agency)
 
     def reload_all(self) -> None:
         for tab in (self.offices_tab, self.users_tab, self.images_tab, self.audit_tab):
@@ -75,12 +90,25 @@ class AdminWindow(QMainWindow):
             self.audit_tab.reload()
 
 
-def open_admin_window(desk: Desk) -> AdminWindow:
-    """The administrator's window for a desk whose signed-in user is an administrator."""
-    from app.services.admin import AgencyAdmin
-
+def open_admin_window(
+    desk: Desk,
+    on_open: Callable[[AdminWindow], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> Task:
+    """The administrator's window for a desk whose signed-in user is an administrator:
+    the administration service is opened on a worker (it reads the administrator), then
+    the window shows and ``on_open`` gets it."""
     if desk.user is None:
         raise ValueError("sign in before opening the administration window")
-    window = AdminWindow(AgencyAdmin(desk.engine, desk.user.id), desk.store_label)
-    window.show()
-    return window
+
+    def opened(result: tuple[AgencyAdmin, str]) -> None:
+        admin, store_label = result
+        window = AdminWindow(admin, store_label)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        _shown.add(window)  # a top-level window: kept until it is closed
+        window.destroyed.connect(lambda *_: _shown.discard(window))
+        window.show()
+        if on_open is not None:
+            on_open(window)
+
+    return run_task(lambda: (desk.admin(), desk.store_label), opened, on_error)

@@ -19,10 +19,10 @@ from app.config import Config, ConfigError, load_config
 from app.errors import UserFacingError
 from app.services.queue_rows import Col
 from app.views.main_window import DeskWindow
-from app.views.tasks import run_task, wait_for_tasks
+from app.views.tasks import TaskProgress, run_task, wait_for_tasks
 
 if TYPE_CHECKING:
-    from app.services.desk import Desk
+    from app.services.desk import Desk, OfficerInfo
 
 log = logging.getLogger(__name__)
 # called with the desk window just before it is first shown (the start-up benchmark listens)
@@ -34,39 +34,11 @@ def _open_desk(
     ask_password: Callable[[str], str | None] | None = None,
 ) -> Desk:
     from app.logs import setup_logging  # on the worker: not needed to show a window
-    from app.services.desk import Desk, open_central
+    from app.services.opening import open_desk
 
     setup_logging(config)
     progress("Opening the store…")
-    if not config.is_embedded:
-        return _open_synced_desk(config, officer, ask_password)
-    desk = Desk(open_central(config, progress), config)
-    if config.is_embedded:  # a demo store made before the signing kit existed gets one now
-        from app.signing.demo_token import prepare_demo_signing
-
-        prepare_demo_signing(config, desk.engine)
-    if officer:
-        desk.sign_in(officer)
-    return desk
-
-
-def _open_synced_desk(
-    config: Config, officer: str | None, ask_password: Callable[[str], str | None] | None
-) -> Desk:
-    """A central store is configured: work from the local store and sync with it."""
-    from app.services.offline_desk import LocalDesk
-    from app.services.sync import SyncService
-    from app.store.central import central_engine
-    from app.store.link import SqlCentralLink
-    from app.store.local import LocalStore
-
-    local = LocalStore(config.local_store_path)
-    # the password comes from the keyring, else from a prompt (never from a file)
-    link = None if config.offline else SqlCentralLink(central_engine(config, ask_password))
-    desk = LocalDesk(local, config, SyncService(local, link))
-    if officer:
-        desk.sign_in(officer)
-    return desk
+    return open_desk(config, progress, ask_password, officer=officer, demo_signing=True)
 
 
 def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
@@ -93,34 +65,39 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
         app.exit(2)
 
     def opened(desk: Desk) -> None:
-        if desk.user is None:
-            if screenshot:
-                first = next(u for u in desk.users() if u.role == "officer" and len(u.office_codes) > 1)
-                email = first.email
-            else:
-                from app.views.sign_in import SignInDialog
+        if desk.user is not None:  # signed in on the worker (--officer)
+            signed_in(desk)
+            return
+        from app.views.sign_in import SignInFlow
 
-                dialog = SignInDialog(desk.users(), desk.store_label, window)
-                if dialog.exec() != SignInDialog.DialogCode.Accepted:
-                    app.quit()
-                    return
-                email = dialog.chosen_email()
-            try:
-                desk.sign_in(email)
-            except UserFacingError as exc:
-                fail("sign in", exc)
-                return
+        flow = SignInFlow(desk, window)
+        flow.progress.connect(window.show_progress)
+        flow.signed_in.connect(lambda _user: signed_in(desk))
+        flow.failed.connect(lambda exc: fail("sign in", exc))
+        flow.cancelled.connect(app.quit)
+        state["sign_in"] = flow
+        if screenshot:
+            flow.start_as(_screenshot_officer)
+        else:
+            flow.start()
+
+    def signed_in(desk: Desk) -> None:
         if desk.user is not None and desk.user.role == "administrator":
             from app.views.admin_window import open_admin_window
 
-            state["admin_window"] = open_admin_window(desk)  # keep a reference
-            window.close()
-            return
-        window.attach(desk)
-        if getattr(desk, "sync", None) is not None:
-            from app.views.sync_ui import install_sync_ui
+            window.show_progress(TaskProgress("Opening the administration…"))
 
-            install_sync_ui(window, desk)
+            def admin_shown(admin_window: object) -> None:
+                state["admin_window"] = admin_window  # keep a reference
+                window.close()
+
+            open_admin_window(desk, on_open=admin_shown,
+                              on_error=lambda exc: fail("administration", exc))
+            return
+        from app.views.sync_ui import install_sync_ui
+
+        window.attach(desk)
+        install_sync_ui(window, desk)
         window.reload_queue()
         if screenshot:
             window.queue_loaded.connect(lambda: _select_first_and_shoot(window, screenshot))
@@ -135,12 +112,17 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
                                     prompter.ask if prompter else None),
         opened,
         lambda exc: fail("store", exc),
-        on_progress=window.count_label.setText,
+        on_progress=window.show_progress,
         owner=window,
     )
     code = app.exec()
     wait_for_tasks()
     return code
+
+
+def _screenshot_officer(users: list[OfficerInfo]) -> str:
+    """The screenshot's officer: the first who serves several offices."""
+    return next(u for u in users if u.role == "officer" and len(u.office_codes) > 1).email
 
 
 def _select_first_and_shoot(window: DeskWindow, path: str) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QPushButton
 
 from app.services.queue_rows import Col
+from app.views.tasks import run_task
 
 if TYPE_CHECKING:
     from app.views.main_window import DeskWindow
@@ -59,8 +60,8 @@ def selected_approved(window: DeskWindow) -> tuple[list[int], dict[int, str], in
 
 def issue_selected(window: DeskWindow) -> Any:
     from app.errors import UserFacingError
-    from app.services.issuing import Issuer
     from app.views.issue_dialog import start_issue_batch
+    from app.views.main_window import QueueUpdate, queue_update
 
     desk = window.desk
     if desk is None or desk.user is None:
@@ -71,19 +72,24 @@ def issue_selected(window: DeskWindow) -> Any:
             "Select one or more approved applications to issue (Ctrl+click, Shift+click)."))
         return None
     window.hide_message()
-    issuer = Issuer(desk.engine, desk.config, desk.user.id)
+    try:
+        issuer = desk.issuer()  # offline: says so here, before any PIN is asked
+    except UserFacingError as exc:
+        window.show_error(exc)
+        return None
     dialog = start_issue_batch(window, issuer, ids, numbers)
     if skipped:
         dialog.status.setText(f"{skipped} selected application(s) are not approved and are "
                               "left out. Waiting for the token PIN…")
 
-    def finished(_outcome: object) -> None:
-        for row in desk.queue_rows(ids):
-            window.model.replace_row(row)
-        window._refresh_counts()
+    def refreshed(update: QueueUpdate) -> None:
+        window.apply_queue_update(update)
         current = window.selected_row()
         if current is not None:
             window.load_detail(current[Col.ID])
+
+    def finished(_outcome: object) -> None:  # the issued rows, read on a worker
+        run_task(lambda: queue_update(desk, ids), refreshed, window.show_error, owner=window)
 
     dialog.finished_batch.connect(finished)
     return dialog
@@ -95,7 +101,14 @@ def open_dsc_dialog(window: DeskWindow) -> Any:
     desk = window.desk
     if desk is None or desk.user is None:
         return None
-    dialog = DscDialog(desk.config, desk.engine, desk.user.id, desk.user.full_name, window)
+    from app.errors import UserFacingError
+
+    try:
+        service = desk.dsc()
+    except UserFacingError as exc:
+        window.show_error(exc)
+        return None
+    dialog = DscDialog(service, desk.user.full_name, window)
     dialog.show()
     dialog.read_token()
     return dialog
@@ -107,7 +120,14 @@ def open_verify_view(window: DeskWindow) -> Any:
     desk = window.desk
     if desk is None:
         return None
-    view = VerifyView(desk.config, desk.engine, window)
+    from app.errors import UserFacingError
+
+    try:
+        verifier = desk.verifier()
+    except UserFacingError as exc:
+        window.show_error(exc)
+        return None
+    view = VerifyView(verifier, window)
     view.setWindowFlags(Qt.WindowType.Window)
     view.show()
     view.choose_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTabBar,
@@ -29,14 +31,32 @@ from app.errors import UserFacingError
 from app.models.enums import Action, ApplicationKind
 from app.services.queue_rows import STATUS_FILTERS, Col, QueueRow, StatusFilter
 from app.views.queue_model import OfficeQueueModel
-from app.views.tasks import run_task
+from app.views.tasks import Task, TaskProgress, run_task
 from app.views.text_prompt import TextPrompt
 
 if TYPE_CHECKING:
-    from app.services.desk import ApplicationDetail, Desk
+    from app.services.desk import ApplicationDetail, Desk, OfficeInfo
     from app.views.detail_panel import DetailPanel
 
 log = logging.getLogger(__name__)
+NOTICE_STYLE = "background:#fff4e5; color:#5a3d00; border:1px solid #f3c98b; padding:6px;"
+ERROR_STYLE = "background:#fdecea; color:#8a1c1c; border:1px solid #f5c2c0; padding:6px;"
+
+
+@dataclass(frozen=True)
+class QueueUpdate:
+    """Fresh queue rows of some applications (after an action or an issue batch), what is
+    pending sync, and the store's label: read together on a worker."""
+
+    rows: list[QueueRow]
+    pending: set[int]
+    store_label: str
+
+
+def queue_update(desk: Desk, application_ids: list[int]) -> QueueUpdate:
+    """On a worker: the rows of ``application_ids`` as the store has them now."""
+    return QueueUpdate(desk.queue_rows(application_ids), desk.pending_application_ids(),
+                       desk.store_label)
 
 # action, button text, shortcut, needs text (title, prompt) or None
 ACTIONS: tuple[tuple[Action, str, str, tuple[str, str] | None], ...] = (
@@ -68,6 +88,12 @@ class DeskWindow(QMainWindow):
         self._detail_request = 0
         self._previewed: tuple[int, int] | None = None
         self._busy = False
+        self._store_text = ""
+        self._offices_loading = False
+        self._reload_wanted = False
+        self._queue_task: Task | None = None
+        self._detail_task: Task | None = None
+        self._preview_task: Task | None = None
         self.ask_text: Callable[[str, str, str], str | None] = self._ask_text_dialog
 
         # toolbar: office, search
@@ -191,9 +217,13 @@ class DeskWindow(QMainWindow):
         self.office_label = QLabel()
         self.store_label = QLabel()
         self.count_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setVisible(False)
         for widget in (self.user_label, self.office_label, self.store_label):
             self.statusBar().addPermanentWidget(widget)
         self.statusBar().addWidget(self.count_label)
+        self.statusBar().addWidget(self.progress_bar)
 
         # search as you type, but not on every keystroke of a fast typist
         self._search_timer = QTimer(self)
@@ -221,13 +251,14 @@ class DeskWindow(QMainWindow):
             self.attach(desk)
 
     def attach(self, desk: Desk) -> None:
-        """Bind the window to the signed-in desk and start loading the queue."""
+        """Bind the window to the signed-in desk; its offices load on a worker (a queue
+        reload asked meanwhile waits for them)."""
         self.desk = desk
         user = desk.user
         self.setWindowTitle(f"Origin Desk — {user.full_name}" if user else "Origin Desk")
         self.model.waiting_limit_hours = desk.config.waiting_limit_hours
-        self._fill_offices()
         self._update_status_bar()
+        self._load_offices()
 
     @property
     def detail(self) -> DetailPanel:
@@ -265,9 +296,30 @@ class DeskWindow(QMainWindow):
 
     # --- loading ----------------------------------------------------------------------------
 
-    def _fill_offices(self) -> None:
-        assert self.desk is not None
-        offices = self.desk.my_offices()
+    def _load_offices(self) -> None:
+        desk = self.desk
+        assert desk is not None
+        self._offices_loading = True
+        run_task(lambda: (desk.my_offices(), desk.store_label), self._offices_arrived,
+                 self._offices_failed, owner=self)
+
+    def _offices_arrived(self, result: tuple[list[OfficeInfo], str]) -> None:
+        offices, self._store_text = result
+        self._fill_offices(offices)
+        self._offices_loaded()
+
+    def _offices_failed(self, exc: BaseException) -> None:
+        self.show_error(exc)
+        self._offices_loaded()
+
+    def _offices_loaded(self) -> None:
+        self._offices_loading = False
+        self._update_status_bar()
+        if self._reload_wanted:
+            self._reload_wanted = False
+            self.reload_queue()
+
+    def _fill_offices(self, offices: list[OfficeInfo]) -> None:
         self.office_combo.blockSignals(True)
         self.office_combo.clear()
         if len(offices) > 1:
@@ -284,15 +336,23 @@ class DeskWindow(QMainWindow):
         desk = self.desk
         if desk is None:
             return
-        office_ids = self.current_office_ids()
         self.count_label.setText("Loading the queue…")
+        if self._offices_loading:  # the office choice is not there yet: reload after it
+            self._reload_wanted = True
+            return
+        office_ids = self.current_office_ids()
         self._update_status_bar()
-        run_task(lambda: (desk.queue(office_ids), desk.pending_application_ids()),
-                 self._queue_arrived, self.show_error,
-                 owner=self)
+        if self._queue_task is not None:
+            self._queue_task.cancel()  # a newer load replaces it
+        self._queue_task = run_task(
+            lambda: (desk.queue(office_ids), desk.pending_application_ids(), desk.store_label),
+            self._queue_arrived, self.show_error, owner=self)
 
-    def _queue_arrived(self, result: tuple[list[QueueRow], set[int]]) -> None:
-        rows, pending = result
+    def _queue_arrived(self, result: tuple[list[QueueRow], set[int], str]) -> None:
+        rows, pending, self._store_text = result
+        self._queue_task = None
+        self.progress_bar.setVisible(False)
+        self._update_status_bar()
         selected = self.detail.detail.id if self.detail.detail else None
         self.model.set_pending(pending)
         self.model.set_rows(rows)
@@ -375,7 +435,10 @@ class DeskWindow(QMainWindow):
             if self.detail.is_preview_current():
                 self.load_preview()
 
-        run_task(lambda: desk.detail(application_id), arrived, self.show_error, owner=self)
+        if self._detail_task is not None:
+            self._detail_task.cancel()  # the officer moved on
+        self._detail_task = run_task(lambda: desk.detail(application_id), arrived,
+                                     self.show_error, owner=self)
 
     def load_preview(self) -> None:
         """Render the selected application's certificate on a worker and show it."""
@@ -401,7 +464,10 @@ class DeskWindow(QMainWindow):
             self.detail.preview.show_message(f"No preview: {exc}")
             self.preview_loaded.emit()
 
-        run_task(lambda: desk.preview_pdf(app_id), arrived, failed, owner=self)
+        if self._preview_task is not None:
+            self._preview_task.cancel()  # rendering another one: that one is not wanted
+        self._preview_task = run_task(lambda: desk.preview_pdf(app_id), arrived, failed,
+                                      owner=self)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -427,14 +493,21 @@ class DeskWindow(QMainWindow):
         self.hide_message()
         app_id, version = detail.id, detail.version
 
-        def done(_result: object) -> None:
+        def act() -> QueueUpdate | None:
+            desk.act(app_id, action, text=text, expected_version=version)
+            try:  # the action is taken; its fresh row is a courtesy
+                return queue_update(desk, [app_id])
+            except Exception:  # noqa: BLE001 - the whole queue is reloaded instead
+                log.exception("reading the row of %s after %s failed", app_id, action)
+                return None
+
+        def done(update: QueueUpdate | None) -> None:
             self._busy = False
             self.statusBar().showMessage(f"{detail.number}: {action.label} done", 6000)
-            row = desk.queue_row(app_id)
-            if row is not None:
-                self.model.replace_row(row)
-                self._refresh_counts()
-            self.model.set_pending(desk.pending_application_ids())
+            if update is None:
+                self.reload_queue()
+            else:
+                self.apply_queue_update(update)
             self.load_detail(app_id)
             self.action_finished.emit(action.value)
 
@@ -444,10 +517,16 @@ class DeskWindow(QMainWindow):
             self.load_detail(app_id)
             self.action_finished.emit("")
 
-        run_task(
-            lambda: desk.act(app_id, action, text=text, expected_version=version),
-            done, failed, owner=self,
-        )
+        run_task(act, done, failed, owner=self)
+
+    def apply_queue_update(self, update: QueueUpdate) -> None:
+        """Show rows read on a worker after a change (an action, an issue batch)."""
+        for row in update.rows:
+            self.model.replace_row(row)
+        self.model.set_pending(update.pending)
+        self._store_text = update.store_label
+        self._refresh_counts()
+        self._update_status_bar()
 
     def _ask_text_dialog(self, title: str, prompt: str, action_label: str) -> str | None:
         dialog = TextPrompt(title, prompt, action_label, self)
@@ -462,14 +541,38 @@ class DeskWindow(QMainWindow):
             log.error("unexpected error", exc_info=exc)
             text = f"Something went wrong: {exc}. The details are in the log file."
         self.message.setText(text)
-        self.message.setStyleSheet(
-            "background:#fdecea; color:#8a1c1c; border:1px solid #f5c2c0; padding:6px;"
-        )
+        self.message.setStyleSheet(ERROR_STYLE)
         self.message.setVisible(True)
+
+    def show_notice(self, text: str) -> None:
+        """Something the officer should know that is not an error (e.g. working offline)."""
+        self.message.setText(text)
+        self.message.setStyleSheet(NOTICE_STYLE)
+        self.message.setVisible(True)
+
+    def show_progress(self, progress: TaskProgress) -> None:
+        """A background task's progress in the status bar (start-up, sync)."""
+        self.count_label.setText(progress.message)
+        fraction = progress.fraction
+        self.progress_bar.setVisible(fraction is not None)
+        if fraction is not None:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(round(fraction * 1000))
 
     def hide_message(self) -> None:
         self.message.setVisible(False)
         self.message.clear()
+
+    def refresh_store_label(self) -> None:
+        """Read the store's label again (on a worker: a synced desk counts its outbox)."""
+        desk = self.desk
+        if desk is not None:
+            run_task(lambda: desk.store_label, self._store_label_arrived,
+                     lambda exc: log.warning("store label: %s", exc), owner=self)
+
+    def _store_label_arrived(self, label: str) -> None:
+        self._store_text = label
+        self._update_status_bar()
 
     def _update_status_bar(self) -> None:
         if self.desk is None:
@@ -477,4 +580,5 @@ class DeskWindow(QMainWindow):
         user = self.desk.user
         self.user_label.setText(f"  {user.full_name} ({user.role})  " if user else "  not signed in  ")
         self.office_label.setText(f"  Office: {self.office_combo.currentText() or '—'}  ")
-        self.store_label.setText(f"  Store: {self.desk.store_label}  ")
+        if self._store_text:  # read on a worker with the offices and the queue
+            self.store_label.setText(f"  Store: {self._store_text}  ")

@@ -1,10 +1,17 @@
 """Sign-in: the demo lists the store's users to choose from (real credentials come with
-the central store)."""
+the central store).
+
+:class:`SignInFlow` keeps the store off the GUI thread: the users are read on a worker,
+the officer chooses in :class:`SignInDialog`, and the sign-in itself (on a synced desk, a
+first sync with the central store) runs on a worker too.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -15,8 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.tasks import TaskProgress, run_task
+
 if TYPE_CHECKING:
-    from app.services.desk import OfficerInfo
+    from app.services.desk import Desk, OfficerInfo
 
 
 class SignInDialog(QDialog):
@@ -52,3 +61,58 @@ class SignInDialog(QDialog):
 
     def chosen_email(self) -> str:
         return str(self.combo.currentData())
+
+
+class SignInFlow(QObject):
+    """Who sits at the desk: ``start()`` reads the users on a worker and opens the dialog;
+    the chosen officer is signed in on a worker. Ends with ``signed_in`` (the desk's
+    OfficerInfo), ``cancelled`` or ``failed`` (the exception)."""
+
+    dialog_shown = Signal(object)  # the SignInDialog, open (tests answer it)
+    progress = Signal(object)  # TaskProgress
+    signed_in = Signal(object)
+    cancelled = Signal()
+    failed = Signal(object)
+
+    def __init__(self, desk: Desk, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.parent_widget = parent
+        self.dialog: SignInDialog | None = None
+
+    def start(self) -> None:
+        desk = self.desk
+        self.progress.emit(TaskProgress("Reading who may sign in…"))
+        run_task(lambda: (desk.users(), desk.store_label), self._choose, self.failed.emit,
+                 owner=self)
+
+    def start_as(self, choose: Callable[[list[OfficerInfo]], str]) -> None:
+        """Sign in without the dialog: ``choose`` picks the e-mail from the users (on the
+        worker; the screenshot and the start-up benchmark use it)."""
+        desk = self.desk
+        self.progress.emit(TaskProgress("Signing in…"))
+        run_task(lambda: desk.sign_in(choose(desk.users())), self.signed_in.emit,
+                 self.failed.emit, owner=self)
+
+    def _choose(self, result: tuple[list[OfficerInfo], str]) -> None:
+        users, store_label = result
+        dialog = SignInDialog(users, store_label, self.parent_widget)
+        dialog.finished.connect(lambda code: self._chosen(dialog, code))
+        self.dialog = dialog
+        self.progress.emit(TaskProgress("Sign in to see your queue."))
+        dialog.open()
+        self.dialog_shown.emit(dialog)
+
+    def _chosen(self, dialog: SignInDialog, code: int) -> None:
+        self.dialog = None
+        dialog.deleteLater()
+        if code != SignInDialog.DialogCode.Accepted:
+            self.cancelled.emit()
+            return
+        self.sign_in(dialog.chosen_email())
+
+    def sign_in(self, email: str) -> None:
+        desk = self.desk
+        self.progress.emit(TaskProgress(f"Signing in as {email}…"))
+        run_task(lambda: desk.sign_in(email), self.signed_in.emit, self.failed.emit,
+                 owner=self)

@@ -388,8 +388,14 @@ def test_open_admin_window_from_a_signed_in_desk(qtbot, demo_engine: Engine) -> 
 
     desk = Desk(demo_engine, load_config())
     desk.sign_in("admin@igcc.org.in")
-    window = open_admin_window(desk)
+    opened: list[AdminWindow] = []
+    open_admin_window(desk, on_open=opened.append)  # the administrator is read on a worker
+    qtbot.waitUntil(lambda: bool(opened), timeout=WAIT)
+    window = opened[0]
     qtbot.addWidget(window)
-    qtbot.waitSignal(window.offices_tab.loaded, timeout=WAIT).wait()
+    assert window.isVisible()
+    qtbot.waitUntil(lambda: window.agency is not None and window.offices_tab.model.rowCount() > 0,
+                    timeout=WAIT)
     assert "Indo-Gulf Chamber of Commerce" in window.windowTitle()
+    assert window.user_label.text().endswith("administrator of IGCC")
     assert window.admin.admin_id == desk.user.id  # type: ignore[union-attr]

@@ -113,7 +113,11 @@ def test_dsc_dialog_registers_the_qualifying_certificate(qtbot, make_token, demo
 
     token = make_token("DSC-DIALOG", (KeySpec("sign", "rsa"),
                                       KeySpec("old", "rsa", kind="expired")))
-    dialog = DscDialog(config, demo_engine, officer_id, "Anita Deshpande")
+    from app.services.central import SqlCentral
+    from app.services.dsc import DscService
+
+    dialog = DscDialog(DscService(SqlCentral(demo_engine, config), config, officer_id),
+                       "Anita Deshpande")
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.certificates_read, timeout=20000):
         dialog.read_token()
@@ -139,7 +143,10 @@ def test_verify_view_shows_each_check(qtbot, rsa_token, issuer, approved, open_s
     pdf = issuer.certificate_pdf(issued.certificate_number)
     good = tmp_path / "good.pdf"
     good.write_bytes(pdf)
-    view = VerifyView(config, demo_engine)
+    from app.services.central import SqlCentral
+    from app.services.issuing import Verifier
+
+    view = VerifyView(Verifier(SqlCentral(demo_engine, config), config))
     qtbot.addWidget(view)
     with qtbot.waitSignal(view.verified, timeout=30000):
         view.verify_file(good)
@@ -157,3 +164,43 @@ def test_verify_view_shows_each_check(qtbot, rsa_token, issuer, approved, open_s
         view.verify_file(bad)
     assert view.table.item(0, 1).text() == FAIL
     assert "NOT valid" in view.verdict.text()
+
+
+def test_issue_from_the_desk_window(qtbot, rsa_token, approved, demo_engine, config):
+    """Ctrl+I on approved rows: the PIN is asked for the worker, and the issued rows come
+    back into the queue read on a worker (the GUI-thread SQL guard watches all of it)."""
+    from app.services.desk import Desk
+    from app.services.queue_rows import Col, StatusFilter
+    from app.views.issue_actions import issue_selected
+    from app.views.main_window import DeskWindow
+    from app.views.tasks import wait_for_tasks
+    from tests.issuing.conftest import OFFICER_EMAIL
+
+    [app_id] = approved("non_preferential")
+    desk = Desk(demo_engine, config)
+    desk.sign_in(OFFICER_EMAIL)
+    window = DeskWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.queue_loaded, timeout=20000):
+        window.reload_queue()
+    window.status_tabs.setCurrentIndex(StatusFilter.ALL)
+    assert window.select_application(app_id)
+    dialog = issue_selected(window)
+    qtbot.addWidget(dialog)
+
+    def answer(pin_dialog):  # type: ignore[no-untyped-def]
+        def type_pin() -> None:
+            pin_dialog.field.setText(PIN)
+            pin_dialog.accept()
+
+        QTimer.singleShot(0, type_pin)
+
+    dialog.prompter.dialog_shown.connect(answer)
+    with qtbot.waitSignal(dialog.finished_batch, timeout=60000) as finished:
+        pass
+    assert finished.args[0].status is BatchStatus.COMPLETED
+    qtbot.waitUntil(lambda: str(window.model.row_at(window.model.row_of(app_id))[Col.STATUS])
+                    .lower() == "issued", timeout=20000)
+    wait_for_tasks()
+    qtbot.wait(20)

@@ -14,7 +14,7 @@ from app.store.operations import REJECTED, OperationResult
 
 def test_sync_now_shows_online_and_the_not_applied_list(qtbot, demo_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from app.views.main_window import DeskWindow
-    from app.views.sync_ui import RejectedActionsDialog, install_sync_ui
+    from app.views.sync_ui import install_sync_ui
 
     local = LocalStore(tmp_path / "local.sqlite")
     service = SyncService(local, SqlCentralLink(demo_engine))
@@ -38,14 +38,17 @@ def test_sync_now_shows_online_and_the_not_applied_list(qtbot, demo_engine, tmp_
     entry = local.pending()[0]
     local.record_results([OperationResult(op_id, REJECTED, "Already claimed by Ravi Kumar.")],
                          [entry])
-    service._refresh_counts()
-    controls.show_status()
-    assert "1 not applied" in controls.indicator.text()
-    dialog = RejectedActionsDialog(service, window)
+    controls.refresh_counts()  # counted on a worker
+    qtbot.waitUntil(lambda: "1 not applied" in controls.indicator.text(), timeout=10000)
+    assert controls.rejected_action.isEnabled()
+    dialog = controls.show_rejected()
     qtbot.addWidget(dialog)
+    qtbot.waitSignal(dialog.loaded, timeout=10000).wait()  # read on a worker
     assert dialog.table.item(0, 3).text() == "Already claimed by Ravi Kumar."
-    dialog.mark_read.click()
+    with qtbot.waitSignal(dialog.acknowledged, timeout=10000):
+        dialog.mark_read.click()
     assert service.rejected() == [] and len(service.rejected(include_acknowledged=True)) == 1
+    qtbot.waitUntil(lambda: "not applied" not in controls.indicator.text(), timeout=10000)
 
     controls.sync(manual=True)
     qtbot.waitUntil(lambda: not controls.running, timeout=20000)
@@ -81,3 +84,85 @@ def test_offline_decisions_are_marked_pending_in_the_queue(qtbot, demo_engine, t
     tip = window.model.data(window.model.index(row, Col.STATUS), Qt.ItemDataRole.ToolTipRole)
     assert status == "under scrutiny ⟳" and "Pending sync" in tip
     assert desk.pending_application_ids() == {app_id}
+
+
+def _offline_desk(demo_engine, tmp_path: Path, *, started_offline: bool) -> LocalDesk:  # type: ignore[no-untyped-def]
+    """Anita's synced desk, set to work offline: from its settings (no connection at all)
+    or by the switch after starting online."""
+    import dataclasses
+
+    local = LocalStore(tmp_path / "local.sqlite")
+    online = LocalDesk(local, load_config(), SyncService(local, SqlCentralLink(demo_engine)))
+    online.sign_in("anita.deshpande@igcc.org.in")  # fills the local copy
+    if not started_offline:
+        return online
+    config = dataclasses.replace(load_config(), offline=True)
+    desk = LocalDesk(local, config, SyncService(local, None))
+    desk.sign_in("anita.deshpande@igcc.org.in")
+    return desk
+
+
+def test_sync_now_while_set_offline_says_offline(qtbot, demo_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.views.main_window import DeskWindow
+    from app.views.sync_ui import install_sync_ui
+
+    desk = _offline_desk(demo_engine, tmp_path, started_offline=True)
+    window = DeskWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    install_sync_ui(window, desk)
+    controls = window.sync_controls  # type: ignore[attr-defined]
+    assert controls.offline_action.isChecked()
+    assert "Working offline" in controls.indicator.text()
+    controls.sync_action.trigger()  # F9
+    text = window.message.text()
+    assert window.message.isVisible() and "set to work offline" in text
+    assert "no central store is configured" not in text.lower()
+    assert not controls.running and controls.last_report is None  # nothing was tried
+    # switching back on needs a connection this desk never made: said so, switch stays on
+    controls.offline_action.trigger()
+    assert controls.offline_action.isChecked()
+    assert "start Origin Desk again" in window.message.text()
+
+
+def test_work_offline_switch_stops_and_resumes_sync(qtbot, demo_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.views.main_window import DeskWindow
+    from app.views.sync_ui import install_sync_ui
+
+    desk = _offline_desk(demo_engine, tmp_path, started_offline=False)
+    window = DeskWindow(desk)
+    qtbot.addWidget(window)
+    install_sync_ui(window, desk)
+    controls = window.sync_controls  # type: ignore[attr-defined]
+    assert not controls.offline_action.isChecked()
+    controls.offline_action.trigger()  # the officer switches to offline
+    assert desk.config.offline and "Working offline" in controls.indicator.text()
+    qtbot.waitUntil(lambda: "offline" in window.store_label.text(), timeout=10000)
+    controls.sync_action.trigger()  # F9
+    assert "set to work offline" in window.message.text() and not controls.running
+    controls.offline_action.trigger()  # back online: syncs at once
+    assert not desk.config.offline
+    qtbot.waitUntil(lambda: controls.last_report is not None and not controls.running,
+                    timeout=20000)
+    assert controls.last_report.online and "Online" in controls.indicator.text()
+
+
+def test_embedded_demo_says_its_store_is_always_local(qtbot, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    from app.services.desk import Desk
+    from app.views.main_window import DeskWindow
+    from app.views.sync_ui import EmbeddedStoreControls, install_sync_ui
+
+    desk = Desk(demo_engine, load_config())
+    desk.sign_in("anita.deshpande@igcc.org.in")
+    window = DeskWindow(desk)
+    qtbot.addWidget(window)
+    install_sync_ui(window, desk)
+    controls = window.sync_controls  # type: ignore[attr-defined]
+    assert isinstance(controls, EmbeddedStoreControls)
+    controls.offline_action.trigger()  # the offline switch
+    assert not controls.offline_action.isChecked()
+    assert "embedded demo store, which is always local" in window.message.text()
+    window.hide_message()
+    controls.sync_action.trigger()  # F9
+    assert "always local" in window.message.text()
+    assert "no central store is configured" not in window.message.text().lower()

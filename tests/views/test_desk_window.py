@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from sqlalchemy import Engine, select
 
 from app.config import load_config
@@ -255,3 +256,56 @@ def test_sign_in_lists_active_users_officers_first(qtbot, demo_engine: Engine) -
     assert "tarun.bose@igcc.org.in" not in emails  # pending registration: cannot sign in
     assert emails[-1] == "admin@igcc.org.in" and len(emails) == 7
     assert dialog.chosen_email() == emails[0] != "admin@igcc.org.in"
+
+
+def test_sign_in_reads_the_users_and_signs_in_on_workers(qtbot, demo_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QWidget
+
+    from app.views.sign_in import SignInDialog, SignInFlow
+
+    desk = Desk(demo_engine, load_config())
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    flow = SignInFlow(desk, parent)
+    with qtbot.waitSignal(flow.dialog_shown, timeout=10_000) as shown:
+        flow.start()
+    dialog = shown.args[0]
+    assert isinstance(dialog, SignInDialog) and dialog.isVisible()
+    assert "embedded demo" in dialog.findChild(QLabel).text()
+    dialog.combo.setCurrentIndex(dialog.combo.findData(ANITA))
+    with qtbot.waitSignal(flow.signed_in, timeout=10_000) as signed:
+        dialog.accept()
+    assert signed.args[0].email == ANITA and desk.user is not None
+    assert desk.user.office_codes == ("MUM",)
+
+
+def test_sign_in_cancelled_or_refused(qtbot, demo_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QWidget
+
+    from app.views.sign_in import SignInFlow
+
+    desk = Desk(demo_engine, load_config())
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    flow = SignInFlow(desk, parent)
+    with qtbot.waitSignal(flow.dialog_shown, timeout=10_000) as shown:
+        flow.start()
+    with qtbot.waitSignal(flow.cancelled, timeout=10_000):
+        shown.args[0].reject()
+    assert desk.user is None
+    with qtbot.waitSignal(flow.failed, timeout=10_000) as failed:
+        flow.sign_in("tarun.bose@igcc.org.in")  # a pending registration
+    assert "cannot sign in" in str(failed.args[0]) and desk.user is None
+
+
+def test_status_bar_shows_the_store_read_on_a_worker(qtbot, demo_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    desk = Desk(demo_engine, load_config())
+    desk.sign_in(ANITA)
+    window = DeskWindow(desk)
+    qtbot.addWidget(window)
+    assert window.office_combo.count() == 0  # not read on the GUI thread: on its way
+    with qtbot.waitSignal(window.queue_loaded, timeout=10_000):
+        window.reload_queue()  # waits for the offices, then loads
+    assert window.office_combo.currentText().startswith("MUM")
+    assert "embedded demo" in window.store_label.text()
+    assert window.model.rowCount() > 0
