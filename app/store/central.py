@@ -130,9 +130,10 @@ def ensure_reachable(engine: Engine, *, schema: bool = True) -> None:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         log.info("central store %s unreachable: %s", describe(engine), detail[:1])
         reason = f": {detail[0][:300]}" if detail else ""
-        raise CentralUnreachable(
-            f"The central store {describe(engine)} cannot be reached{reason}"
-        ) from None
+        refused = any(word in reason.lower() for word in
+                      ("authentication", "password", "does not exist", "permission denied"))
+        what = "refused the connection" if refused else "cannot be reached"
+        raise CentralUnreachable(f"The central store {describe(engine)} {what}{reason}") from None
 
 
 def describe(engine: Engine) -> str:
