@@ -55,8 +55,12 @@ def office_id(engine: Engine, code: str, agency_id: int = 1) -> int:
 
 
 def load_office(engine: Engine, code: str) -> Office:
-    with Session(engine) as s:
-        return s.scalars(select(Office).where(Office.code == code, Office.agency_id == 1)).one()
+    from sqlalchemy.orm import undefer
+
+    with Session(engine) as s:  # the gateway secrets are deferred: loaded here, for the checks
+        return s.scalars(select(Office).options(undefer(Office.merchant_id),
+                                                undefer(Office.checksum_key))
+                         .where(Office.code == code, Office.agency_id == 1)).one()
 
 
 def load_user(engine: Engine, email: str) -> User:
