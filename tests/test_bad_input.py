@@ -624,3 +624,22 @@ def test_a_data_directory_that_cannot_be_created(monkeypatch, capsys) -> None:
     code, _out, err = run(capsys, "list")
     assert code == 2
     assert "data directory /proc/origin-desk-home cannot be created" in one_line(err)
+
+
+def test_verify_help_names_the_size_limit_and_exit_codes(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["verify", "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "larger than 20 MB" in text and "Exit 0: valid; 1: not valid" in text
+
+
+def test_interrupted_is_one_line(demo_store: Path, monkeypatch, capsys) -> None:
+    import app.cli.desk as desk
+
+    def interrupted(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(desk, "run_list", interrupted)
+    code, _out, err = run(capsys, "list")
+    assert code == 130 and one_line(err) == "origin-desk: interrupted"
