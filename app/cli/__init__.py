@@ -173,14 +173,12 @@ def _quiet_stdout() -> None:
 
 def _unexpected(exc: BaseException) -> int:
     """Anything not foreseen: the traceback to the log file, one line to the terminal."""
-    from app.logs import log_file, setup_logging
+    from app.logs import setup_logging
 
-    where = log_file()
-    if where is None:
-        try:
-            where = setup_logging()
-        except Exception:  # noqa: BLE001 - logging must not hide the error itself
-            where = None
+    try:
+        where = setup_logging()  # this run's log (already open unless the error came first)
+    except Exception:  # noqa: BLE001 - logging must not hide the error itself
+        where = None
     log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):  # a log that cannot be flushed: still say it
