@@ -643,3 +643,10 @@ def test_interrupted_is_one_line(demo_store: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(desk, "run_list", interrupted)
     code, _out, err = run(capsys, "list")
     assert code == 130 and one_line(err) == "origin-desk: interrupted"
+
+
+def test_db_commands_on_a_demo_store_not_made_yet(data_home: Path, capsys) -> None:
+    for argv in (["db", "current"], ["db", "upgrade"]):
+        code, _out, err = run(capsys, *argv)
+        assert code == 2 and "origin-desk demo" in one_line(err)
+    assert sorted(p.name for p in data_home.iterdir()) == ["logs"]

@@ -60,6 +60,11 @@ def _raw_url(args: argparse.Namespace) -> str:
         return str(args.url)
     config = load_config()
     if config.is_embedded:
+        if not config.demo_store_path.exists():
+            raise UserFacingError(
+                f"The embedded demo store {config.demo_store_path} does not exist yet; create "
+                "it with 'origin-desk demo', or name a store with --url or central_url."
+            )
         return f"sqlite:///{config.demo_store_path}"
     return config.central_url
 
