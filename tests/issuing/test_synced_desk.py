@@ -108,3 +108,36 @@ def test_issue_out_is_checked_before_the_pin(target, rsa_token, demo_engine, app
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"--out {target}" in err[0] and "Traceback" not in err[0]
     assert _numbers(demo_engine) == before
+
+
+def test_a_synced_desk_looks_certificates_up_and_administers_on_the_central_store(
+    rsa_token, demo_engine, approved, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    import hashlib
+
+    from app.models import Office, User
+    from app.models.enums import Role
+
+    desk = _synced(demo_engine, tmp_path)
+    [app_id] = approved("non_preferential")
+    outcome = desk.issuer().run_batch([app_id], lambda info, warnings: PIN)
+    [(_id, issued)] = outcome.done
+    central = desk.central()
+    by_number = central.certificate_status(number=issued.certificate_number)
+    assert by_number is not None and by_number.status == "valid"
+    pdf = central.certificate_pdf(issued.certificate_number)
+    by_digest = central.certificate_status(pdf_sha256=hashlib.sha256(pdf).hexdigest())
+    assert by_digest == by_number
+    assert central.certificate_status(number="IGCC/1999/0000001") is None
+
+    # an administrator's synced desk administers the central store, not its local copy
+    with session_factory(demo_engine)() as s:
+        admin_email = s.scalar(select(User.email).where(User.role == Role.ADMINISTRATOR))
+        office_count = s.scalar(select(func.count()).select_from(Office))
+    config = load_config()
+    local = LocalStore(tmp_path / "admin-local.sqlite")
+    admin_desk = LocalDesk(local, config, SyncService(local, SqlCentral(demo_engine, config)))
+    admin_desk.sign_in(admin_email)
+    admin = admin_desk.admin()
+    assert admin.engine is demo_engine
+    assert len(admin.offices()) == office_count
