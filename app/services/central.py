@@ -240,7 +240,7 @@ class SqlCentral(SqlCentralLink):
             {"n": reservation.number, "a": reservation.application_id,
              "v": reservation.version, "pdf": pdf, "sha": digest, "fp": fingerprint},
         ).one()
-        return RecordedIssue(int(row.certificate_id), row.issued_at, row.superseded_number)
+        return RecordedIssue(int(row.certificate_id), row.issued_at, row.superseded_number, digest)
 
     def release(self, user_id: int, number: str, reason: str) -> None:
         if self.uses_functions:
@@ -351,6 +351,11 @@ def certificate_data_for(session: Session, number: str) -> tuple[Any, str]:
     elif row.status == CertificateStatus.CANCELLED:
         status = f"cancelled ({row.cancel_reason or 'no reason recorded'})"
     return replace(data, stamp_png=None, signature_png=None), status
+
+
+def as_central(central: CentralLink | Engine, config: Config) -> CentralLink:
+    """A central interface for ``central``: an Engine is used directly (``SqlCentral``)."""
+    return SqlCentral(central, config) if isinstance(central, Engine) else central
 
 
 def ensure_online(link: CentralLink | None) -> CentralLink:

@@ -12,6 +12,7 @@ user's id: the actor is never taken from anything the desk sends.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -89,6 +90,7 @@ class RecordedIssue:
     certificate_id: int
     issued_at: dt.datetime
     superseded_number: str | None
+    pdf_sha256: str
 
 
 def issue_moment(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.date]:
@@ -216,8 +218,6 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
            pdf_sha256: str, signer_fingerprint: str) -> RecordedIssue:
     """Record the issue: the certificate, its number, the status (through the workflow),
     the fee and the audit events, in the caller's transaction."""
-    import hashlib
-
     app = session.execute(_LOCK_APPLICATION,
                           {"application_id": reservation.application_id}).one()
     number = session.execute(_NUMBER_ROW, {"number": reservation.number}).first()
@@ -293,7 +293,7 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
                   "pdf_sha256": pdf_sha256.lower(), "signer_sha256": signer_fingerprint.lower(),
                   "supersedes": superseded},
     })
-    return RecordedIssue(int(certificate_id), issued_at, superseded)
+    return RecordedIssue(int(certificate_id), issued_at, superseded, pdf_sha256.lower())
 
 
 def _supersede(session: Session, officer: User, app_number: str, original_number: str | None,

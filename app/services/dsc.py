@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.config import Config
 from app.errors import UserFacingError
 from app.models import AuditEvent, DscRegistration, Role, User
+from app.services.central import as_central
 from app.signing.certificates import CertificateInfo
 from app.store.central import session_factory
 
@@ -125,7 +126,7 @@ def token_certificates(config: Config, central: Any = None) -> list[TokenCertifi
     roots = load_trust_roots(config.trust_path)
     owners: dict[str, str] = {}
     if central is not None:
-        owners = _central(central, config).verification_material().signers
+        owners = as_central(central, config).verification_material().signers
     found = []
     for token in tokens:
         for cert in token.certificates:
@@ -240,7 +241,7 @@ def register_from_token(
     (None from it cancels). Without ``choose``, several qualifying certificates are an error."""
     from app.signing.discovery import discover_from_config
 
-    central = _central(central, config)
+    central = as_central(central, config)
     found = token_certificates(config, central)
     qualifying = [c for c in found if c.qualifies]
     if not qualifying:
@@ -266,15 +267,6 @@ def register_from_token(
         for c in t.ca_certificates
     ]
     return central.register_dsc(user_id, chosen.certificate, intermediates)
-
-
-def _central(central: Any, config: Config) -> Any:
-    """A central interface for ``central`` (an Engine is wrapped in a SqlCentral)."""
-    if isinstance(central, Engine):
-        from app.services.central import SqlCentral
-
-        return SqlCentral(central, config)
-    return central
 
 
 class DscService:

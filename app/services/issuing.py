@@ -163,11 +163,9 @@ class Issuer:
         runs: DeskRuns | None = None, on_issued: OnIssued | None = None,
         after_batch: Callable[[list[int]], None] | None = None,
     ) -> None:
-        if isinstance(central, Engine):
-            from app.services.central import SqlCentral
+        from app.services.central import as_central
 
-            central = SqlCentral(central, config)
-        self.central: CentralLink = central
+        self.central: CentralLink = as_central(central, config)
         self.config = config
         self.officer_id = officer_id
         self.runs = runs
@@ -301,7 +299,7 @@ class Issuer:
             application_number=reservation.application_number,
             certificate_number=reservation.number,
             kind=reservation.kind,
-            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+            pdf_sha256=recorded.pdf_sha256,
             signer_fingerprint=fingerprint,
             superseded_number=recorded.superseded_number,
         )
@@ -463,14 +461,12 @@ def verify_certificate_pdf(
     and matching the certificate's data in this store.
     """
     from app.documents.qr_payload import decode_qr_text, parse_qr_payload, verify_qr_payload
+    from app.services.central import as_central
     from app.signing.certificates import fingerprint
     from app.signing.policy import load_trust_roots
     from app.signing.validation import validate_pdf
 
-    if isinstance(central, Engine):
-        from app.services.central import SqlCentral
-
-        central = SqlCentral(central, config)
+    central = as_central(central, config)
     material = central.verification_material()
     directory, signers = material.key_directory, material.signers
     qr: dict[str, Any] = {"passed": None, "detail": "", "number": None, "status": ""}
