@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.documents",
     "app.cli.signing",
     "app.cli.store",
+    "app.cli.hub",
 )
 
 

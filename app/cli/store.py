@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     who.add_argument("email", nargs="?", help="the user's e-mail address")
     who.add_argument("--verifier", metavar="ROLE",
                      help="a verification login (certificate status by number only)")
+    who.add_argument("--hub", metavar="ROLE",
+                     help="the central service's login (origin-desk serve; docs/HUB.md)")
     grant.add_argument("--role", help="login role name (default: od_<name>_<user id>)")
     grant.add_argument("--password", action="store_true",
                        help="set the role's password (asked twice, never echoed)")
@@ -128,7 +130,7 @@ def _new_password() -> str:
 
 
 def run_grant(args: argparse.Namespace) -> int:
-    from app.store.roles import grant_user_role, grant_verifier_role
+    from app.store.roles import grant_hub_role, grant_user_role, grant_verifier_role
 
     password = _new_password() if args.password else None
     engine = _engine(args)
@@ -136,6 +138,8 @@ def run_grant(args: argparse.Namespace) -> int:
         with engine.begin() as connection:
             if args.verifier:
                 grant = grant_verifier_role(connection, args.verifier, password=password)
+            elif args.hub:
+                grant = grant_hub_role(connection, args.hub, password=password)
             else:
                 grant = grant_user_role(connection, args.email, role_name=args.role,
                                         password=password)

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 OFFICER_GROUP = "origin_desk_officer"
 ADMIN_GROUP = "origin_desk_admin"
 VERIFIER_GROUP = "origin_desk_verifier"
+HUB_GROUP = "origin_desk_hub"  # the central service (revision 0005_central_service)
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -56,7 +57,7 @@ def _check_name(name: str) -> str:
             f"Role name {name!r} is not allowed: use lower-case letters, digits and '_', "
             "starting with a letter or '_', at most 63 characters."
         )
-    if name in (OFFICER_GROUP, ADMIN_GROUP, VERIFIER_GROUP) or name.startswith("pg_"):
+    if name in (OFFICER_GROUP, ADMIN_GROUP, VERIFIER_GROUP, HUB_GROUP) or name.startswith("pg_"):
         raise RoleError(f"Role name {name!r} is reserved.")
     return name
 
@@ -135,6 +136,21 @@ def grant_verifier_role(connection: Connection, role_name: str, *,
     created = _ensure_login(connection, name, password)
     connection.exec_driver_sql(_quoted(connection, f"GRANT {VERIFIER_GROUP} TO {{name}}", name, None))
     return Grant(role_name=name, group=VERIFIER_GROUP, user_id=None, created=created)
+
+
+def grant_hub_role(connection: Connection, role_name: str, *,
+                   password: str | None = None) -> Grant:
+    """The central service's login: a member of ``origin_desk_hub``, which may act for the
+    officers it authenticates (``app.hub.database``) and reach the service's own tables."""
+    _require_postgresql(connection)
+    name = _check_name(role_name)
+    if connection.execute(select(db_logins.c.user_id).where(db_logins.c.role_name == name)).first():
+        raise RoleError(f"Role {name} is a user's login; the service needs a role of its own.")
+    created = _ensure_login(connection, name, password)
+    connection.exec_driver_sql(_quoted(connection, f"GRANT {HUB_GROUP} TO {{name}}", name, None))
+    log.info("database role %s %s for the central service", name,
+             "created" if created else "updated")
+    return Grant(role_name=name, group=HUB_GROUP, user_id=None, created=created)
 
 
 def revoke_user_role(connection: Connection, email: str) -> str | None:

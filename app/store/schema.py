@@ -29,8 +29,8 @@ class SchemaTooOldError(UserFacingError):
 
 def target_metadata() -> list[MetaData]:
     import app.models.certificates  # noqa: F401 - every mapping module registers its tables
-    from app.models import Base
     import app.store.hub_tables  # noqa: F401 - the central service's tables
+    from app.models import Base
     from app.store.central_tables import central_metadata
 
     return [Base.metadata, central_metadata]

@@ -1,0 +1,229 @@
+"""The central service's configuration: one TOML file (``origin-desk serve --config``).
+
+Example (docs/HUB.md explains each key)::
+
+    [server]
+    listen = "0.0.0.0:8443"
+    public_base_url = "https://coo.example.gov.in"
+    tls_certificate = "/etc/origin-desk/tls/fullchain.pem"
+    tls_key = "/etc/origin-desk/tls/privkey.pem"
+    secret_file = "/etc/origin-desk/hub.secret"   # same on every replica
+
+    [database]
+    url = "postgresql+psycopg://origin_desk_hub@db.internal:5432/origin_desk"
+    password_file = "/etc/origin-desk/db.password"
+
+    [sign_in]
+    session_hours = 12
+    max_failures = 5
+    lockout_minutes = 15
+
+    [limits]
+    max_body_bytes = 26214400
+    verify_per_minute = 20
+    api_per_minute = 300
+
+    [seal]                                          # the agency seal's PKCS#11 module
+    module = "/usr/lib/softhsm/libsofthsm2.so"
+    token_label = "agency-seal"
+    pin_file = "/etc/origin-desk/seal.pin"
+
+Secrets (the database password, the seal PIN, the service secret) are read from files or
+environment variables named in the file, never written in it. A bad key gets one line
+naming it, the file and what it expects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.errors import UserFacingError
+
+DEFAULT_PORT = 8443
+
+
+class HubConfigError(UserFacingError):
+    """The central service's configuration is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    host: str
+    port: int
+    public_base_url: str
+    tls_certificate: Path | None
+    tls_key: Path | None
+    database_url: str
+    database_password: str | None = field(default=None, repr=False)
+    secret: bytes = field(default=b"", repr=False)
+    session_life: dt.timedelta = dt.timedelta(hours=12)
+    max_failures: int = 5
+    lockout: dt.timedelta = dt.timedelta(minutes=15)
+    max_body_bytes: int = 25 * 1024 * 1024
+    verify_per_minute: int = 20
+    api_per_minute: int = 300
+    seal: dict[str, Any] = field(default_factory=dict, repr=False)
+    trust_dir: Path | None = None  # roots that officers' DSCs must chain to
+    metrics_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    source: str = ""
+    demo: bool = False
+
+
+def load_hub_settings(path: Path) -> HubSettings:
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HubConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HubConfigError(f"{path}: cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HubConfigError(f"{path}: not valid TOML ({exc})") from None
+    return hub_settings_from_dict(raw, str(path), base=Path(path).parent)
+
+
+def hub_settings_from_dict(raw: dict[str, Any], source: str, *,
+                           base: Path | None = None) -> HubSettings:
+    reader = _Reader(raw, source, base or Path.cwd())
+    known = {"server", "database", "sign_in", "limits", "seal"}
+    for key in raw:
+        if key not in known:
+            raise HubConfigError(f"{source}: unknown section [{key}] (known: "
+                                 + ", ".join(sorted(known)) + ")")
+    host, port = reader.listen()
+    public = reader.url("server", "public_base_url", schemes=("https", "http"))
+    cert = reader.path("server", "tls_certificate", required=False)
+    key = reader.path("server", "tls_key", required=False)
+    if (cert is None) != (key is None):
+        raise HubConfigError(f"{source}: [server] needs both tls_certificate and tls_key")
+    secret = reader.secret("server", "secret")
+    if secret is None or len(secret) < 32:
+        raise HubConfigError(f"{source}: [server] secret_file (or secret_env) must give at "
+                             "least 32 bytes, the same on every replica")
+    url = reader.string("database", "url")
+    if not url.startswith(("postgresql", "sqlite")):
+        raise HubConfigError(f"{source}: [database] url must be a postgresql+psycopg:// URL")
+    if "@" in url.split("//", 1)[-1].split("/", 1)[0] and ":" in \
+            url.split("//", 1)[-1].split("@", 1)[0]:
+        raise HubConfigError(f"{source}: [database] url must not hold a password; use "
+                             "password_file or password_env")
+    password = reader.secret("database", "password")
+    return HubSettings(
+        host=host, port=port, public_base_url=public.rstrip("/"), tls_certificate=cert,
+        tls_key=key, database_url=url,
+        database_password=password.decode("utf-8").strip() if password else None,
+        secret=secret,
+        session_life=dt.timedelta(hours=reader.number("sign_in", "session_hours", 12, 1, 168)),
+        max_failures=reader.number("sign_in", "max_failures", 5, 1, 100),
+        lockout=dt.timedelta(minutes=reader.number("sign_in", "lockout_minutes", 15, 1,
+                                                   24 * 60)),
+        max_body_bytes=reader.number("limits", "max_body_bytes", 25 * 1024 * 1024, 1024,
+                                     1024 ** 3),
+        verify_per_minute=reader.number("limits", "verify_per_minute", 20, 1, 100_000),
+        api_per_minute=reader.number("limits", "api_per_minute", 300, 1, 1_000_000),
+        seal=dict(raw.get("seal", {})), trust_dir=reader.folder("server", "trust_dir"),
+        metrics_from=reader.networks("server", "metrics_from"), source=source,
+    )
+
+
+class _Reader:
+    def __init__(self, raw: dict[str, Any], source: str, base: Path) -> None:
+        self.raw, self.source, self.base = raw, source, base
+
+    def _value(self, section: str, key: str) -> Any:
+        part = self.raw.get(section, {})
+        if not isinstance(part, dict):
+            raise HubConfigError(f"{self.source}: [{section}] must be a table")
+        return part.get(key)
+
+    def _bad(self, section: str, key: str, expects: str) -> HubConfigError:
+        return HubConfigError(f"{self.source}: [{section}] {key} {expects}")
+
+    def string(self, section: str, key: str) -> str:
+        value = self._value(section, key)
+        if not isinstance(value, str) or not value.strip():
+            raise self._bad(section, key, "is required (text)")
+        return value.strip()
+
+    def listen(self) -> tuple[str, int]:
+        value = self._value("server", "listen") or f"127.0.0.1:{DEFAULT_PORT}"
+        if not isinstance(value, str) or ":" not in value:
+            raise self._bad("server", "listen", "must be HOST:PORT, e.g. 0.0.0.0:8443")
+        host, _, port = value.rpartition(":")
+        if not port.isdigit() or not 0 < int(port) < 65536 or not host:
+            raise self._bad("server", "listen", f"{value!r} is not HOST:PORT")
+        return host.strip("[]"), int(port)
+
+    def url(self, section: str, key: str, schemes: tuple[str, ...]) -> str:
+        value = self.string(section, key)
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.netloc or parts.query or parts.fragment:
+            raise self._bad(section, key, f"must be a {'/'.join(schemes)} URL with no query, "
+                            f"not {value!r}")
+        return value
+
+    def path(self, section: str, key: str, *, required: bool) -> Path | None:
+        value = self._value(section, key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self._bad(section, key, "must be a file path")
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else self.base / path
+        if not path.is_file():
+            raise self._bad(section, key, f"names {path}, which is not a file")
+        return path
+
+    def secret(self, section: str, key: str) -> bytes | None:
+        file_ = self._value(section, f"{key}_file")
+        env = self._value(section, f"{key}_env")
+        if self._value(section, key) is not None:
+            raise self._bad(section, key, f"must not be written in the file: use {key}_file "
+                            f"or {key}_env")
+        if file_ is not None:
+            path = self.path(section, f"{key}_file", required=True)
+            return path.read_bytes().strip()  # type: ignore[union-attr]
+        if env is not None:
+            if not isinstance(env, str) or env not in os.environ:
+                raise self._bad(section, f"{key}_env", "names an environment variable that "
+                                "is not set")
+            return os.environ[env].encode("utf-8")
+        return None
+
+    def folder(self, section: str, key: str) -> Path | None:
+        value = self._value(section, key)
+        if value is None:
+            return None
+        path = Path(str(value)).expanduser()
+        path = path if path.is_absolute() else self.base / path
+        if not path.is_dir():
+            raise self._bad(section, key, f"names {path}, which is not a folder")
+        return path
+
+    def networks(self, section: str, key: str) -> tuple[str, ...]:
+        import ipaddress
+
+        value = self._value(section, key)
+        if value is None:
+            return ("127.0.0.1/32", "::1/128")
+        if not isinstance(value, list):
+            raise self._bad(section, key, "must be a list of networks, e.g. [\"10.0.0.0/8\"]")
+        for item in value:
+            try:
+                ipaddress.ip_network(str(item), strict=False)
+            except ValueError:
+                raise self._bad(section, key, f"has {item!r}, which is not a network") from None
+        return tuple(str(v) for v in value)
+
+    def number(self, section: str, key: str, default: int, low: int, high: int) -> int:
+        value = self._value(section, key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self._bad(section, key, f"must be a whole number from {low} to {high}")
+        return value
