@@ -163,9 +163,31 @@ def _as_optional_path(value: Any) -> str:
 
 def _as_url(value: Any) -> str:
     text = _as_str(value).strip()
+    wanted = ("the central service's https:// address, or a SQLAlchemy URL such as "
+              "postgresql+psycopg://user@host/db (or empty)")
     if text and ("://" not in text or any(c.isspace() or c == "\0" for c in text)):
-        raise ValueError("a SQLAlchemy URL such as postgresql+psycopg://user@host/db (or empty)")
+        raise ValueError(wanted)
+    if text.lower().startswith("http://"):
+        raise ValueError("an https:// address: the central service is reached over TLS only")
+    if text.lower().startswith("https://"):
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise ValueError(wanted) from None
+        if not parts.hostname or parts.query or parts.fragment or parts.username:
+            raise ValueError("an https:// address with a host and no user, query or fragment")
     return text
+
+
+def _as_optional_file(value: Any) -> str:
+    if not isinstance(value, str) or "\0" in value:
+        raise ValueError("a file path (or empty)")
+    if value and not Path(value).expanduser().is_file():
+        raise ValueError(f"an existing file; {value} is not one")
+    return value
 
 
 def _as_http_url(value: Any) -> str:
@@ -208,6 +230,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("central_url", lambda: "", _as_url,
             "SQLAlchemy URL of the central store; empty means the embedded demo store"),
+    Setting("central_ca_file", lambda: "", _as_optional_file,
+            "CA certificate (PEM) the central service's TLS certificate must chain to; "
+            "empty means the system's trust store"),
     Setting("pkcs11_modules", _default_pkcs11_modules, _as_path_list,
             "PKCS#11 modules to look for tokens in"),
     Setting("token_label", lambda: "", _as_str,
@@ -230,6 +255,7 @@ SETTINGS_BY_KEY: Mapping[str, Setting] = {s.key: s for s in SETTINGS}
 class Config:
     data_dir: Path
     central_url: str = ""
+    central_ca_file: str = ""
     pkcs11_modules: list[str] = field(default_factory=list)
     token_label: str = ""
     trust_dir: str = ""
@@ -262,6 +288,11 @@ class Config:
     @property
     def is_embedded(self) -> bool:
         return not self.central_url
+
+    @property
+    def uses_central_service(self) -> bool:
+        """The central store is reached through the central service (HTTPS)."""
+        return self.central_url.lower().startswith("https://")
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> Config:

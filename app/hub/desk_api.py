@@ -206,7 +206,7 @@ def _certificate_office_served(hub: Any, officer: Officer, number: str) -> bool:
     return office is not None and office in info_offices
 
 
-@router.get("/certificates/{number}/pdf", summary="The signed PDF of a certificate")
+@router.get("/certificates/pdf", summary="The signed PDF of a certificate")
 async def certificate_pdf(number: str, request: Request, officer: CurrentOfficer) -> Response:
     hub = hub_of(request)
     wire.text(number, "number", limit=64)
@@ -236,7 +236,7 @@ async def certificate_status(request: Request, officer: CurrentOfficer,
     return _answer({"status": wire.status_to_wire(status)})
 
 
-@router.get("/certificates/{number}/record", summary="The data a certificate was made from")
+@router.get("/certificates/record", summary="The data a certificate was made from")
 async def certificate_record(number: str, request: Request, officer: CurrentOfficer) -> Response:
     from app.documents.certificate_json import certificate_data_to_dict
 

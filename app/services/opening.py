@@ -5,7 +5,9 @@
 - **Synced** (a ``central_url``): the local copy with its outbox
   (:class:`~app.services.offline_desk.LocalDesk`), synced with the central store; issuing,
   DSC registration, verification and administration go to the central store through
-  :class:`~app.services.central.SqlCentral` (PostgreSQL through the officer's own login).
+  :class:`~app.services.central.SqlCentral` (PostgreSQL through the officer's own login),
+  or, when ``central_url`` is an ``https://`` address, through the central service
+  (:class:`~app.services.central_http.HttpCentral`: the same interface over HTTPS).
 - **Offline** (``offline = true``): the same local copy, no link at all; what needs the
   central store says so before it starts.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from app.config import Config
 from app.services.desk import Desk, open_central
@@ -31,14 +34,16 @@ def open_desk(
     *,
     officer: str | None = None,
     demo_signing: bool = False,
+    prove_dsc: Any = None,
 ) -> Desk:
     """The desk for ``config``; signed in as ``officer`` (an e-mail) when given.
     ``demo_signing``: give an embedded demo store made before the demo token existed one
-    (the window does; commands use whatever token is configured)."""
+    (the window does; commands use whatever token is configured). ``prove_dsc`` signs the
+    central service's sign-in challenge on the officer's token, where the agency asks it."""
     if config.is_embedded:
         desk = _embedded_desk(config, progress, demo_signing)
     else:
-        desk = _synced_desk(config, ask_password)
+        desk = _synced_desk(config, ask_password, prove_dsc)
     if officer:
         desk.sign_in(officer)
     return desk
@@ -53,10 +58,14 @@ def _embedded_desk(config: Config, progress: Callable[[str], None] | None,
         from app.signing.demo_token import prepare_demo_signing
 
         prepare_demo_signing(config, engine)
-    return Desk(engine, config, central=SqlCentral(engine, config))
+    from app.signing.demo_seal import demo_sealer
+
+    # the demo's agency seal seals QR payloads at reservation, as the central service does
+    return Desk(engine, config, central=SqlCentral(engine, config, sealer=demo_sealer(config)))
 
 
-def _synced_desk(config: Config, ask_password: AskPassword | None) -> Desk:
+def _synced_desk(config: Config, ask_password: AskPassword | None,
+                 prove_dsc: Any = None) -> Desk:
     from app.services.central import SqlCentral
     from app.services.offline_desk import LocalDesk
     from app.services.sync import SyncService
@@ -65,5 +74,14 @@ def _synced_desk(config: Config, ask_password: AskPassword | None) -> Desk:
 
     local = LocalStore(config.local_store_path)
     # the password comes from the keyring, else from a prompt (never from a file)
-    link = None if config.offline else SqlCentral(central_engine(config, ask_password), config)
+    link: Any = None
+    if config.offline:
+        link = None
+    elif config.uses_central_service:
+        from app.services.central_http import HttpCentral
+
+        link = HttpCentral(config.central_url, ca_file=config.central_ca_file,
+                           ask_password=ask_password, prove_dsc=prove_dsc)
+    else:
+        link = SqlCentral(central_engine(config, ask_password), config)
     return LocalDesk(local, config, SyncService(local, link))

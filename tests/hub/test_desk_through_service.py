@@ -1,0 +1,127 @@
+"""A desk whose central store is the central service (``central_url = "https://..."``):
+real uvicorn with TLS from a test CA, the desk's HttpCentral over httpx. It syncs, issues,
+looks certificates up and registers DSCs exactly as on a direct store, and goes offline
+when the service is gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.config import load_config
+from app.models import Certificate
+from app.services.central_http import HttpCentral
+from app.services.offline_desk import LocalDesk
+from app.services.queue_rows import Col
+from app.services.sync import SyncService
+from app.store.central import session_factory
+from app.store.link import CentralUnavailable, SyncRefused
+from app.store.local import LocalStore
+from tests.hub.conftest import PASSWORD, set_password
+from tests.issuing.conftest import (  # noqa: F401 - fixtures
+    OFFICER_EMAIL,
+    PIN,
+    approved,
+    ca,
+    config,
+    hsm,
+    make_token,
+    officer_id,
+    rsa_token,
+    trust_dir,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the machine's real keyring: an in-memory one stands in."""
+    store: dict[tuple[str, str], str] = {}
+    monkeypatch.setattr("keyring.get_password", lambda s, u: store.get((s, u)))
+    monkeypatch.setattr("keyring.set_password", lambda s, u, p: store.__setitem__((s, u), p))
+    monkeypatch.setattr("keyring.delete_password", lambda s, u: store.pop((s, u), None))
+
+
+def _desk(server: Any, tmp_path: Path, asked: list[str] | None = None,
+          password: str = PASSWORD) -> LocalDesk:
+    config = load_config()
+    local = LocalStore(tmp_path / "local.sqlite")
+
+    def ask(prompt: str) -> str:
+        if asked is not None:
+            asked.append(prompt)
+        return password
+
+    link = HttpCentral(server.url, ca_file=str(server.ca), ask_password=ask)
+    return LocalDesk(local, config, SyncService(local, link))
+
+
+def test_a_desk_syncs_and_issues_through_the_service(
+    tmp_path, demo_hub, serve, demo_engine, rsa_token, approved  # type: ignore[no-untyped-def]
+) -> None:
+    set_password(demo_engine, OFFICER_EMAIL)
+    server = serve(demo_hub)
+    asked: list[str] = []
+    desk = _desk(server, tmp_path, asked)
+    desk.sign_in(OFFICER_EMAIL)
+    assert len(asked) == 1 and OFFICER_EMAIL in asked[0]  # once; then from the keyring
+    ids = approved("preferential", 2)
+    assert desk.sync.sync_now().online
+    issued_here: list[Any] = []
+    issuer = desk.issuer(on_issued=lambda issued, pdf: issued_here.append((issued, pdf)))
+    outcome = issuer.run_batch(ids, lambda info, warnings: PIN)
+    assert len(outcome.done) == 2 and not outcome.failed, outcome
+    with session_factory(demo_engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Certificate)
+                        .where(Certificate.application_id.in_(ids))) == 2
+    for app_id in ids:
+        assert str(desk.queue_row(app_id)[Col.STATUS]).lower() == "issued"
+    pdf, _pages, draft = desk.preview_pdf(ids[0])  # fetched through the service
+    assert not draft and pdf == issued_here[0][1]
+    result = desk.verifier().verify_pdf(pdf)
+    assert result.valid and result.store_status == "valid"
+    number = issued_here[0][0].certificate_number
+    assert desk.verifier().status(number).status == "valid"
+    assert len(asked) == 1
+
+
+def test_a_wrong_password_is_asked_again_and_then_refused(
+    tmp_path, demo_hub, serve, demo_engine  # type: ignore[no-untyped-def]
+) -> None:
+    set_password(demo_engine, OFFICER_EMAIL)
+    server = serve(demo_hub)
+    asked: list[str] = []
+    desk = _desk(server, tmp_path, asked, password="not the password")
+    with pytest.raises(SyncRefused, match="Wrong e-mail address or password"):
+        desk.sync.link.hello(OFFICER_EMAIL)
+    assert len(asked) == 3
+
+
+def test_the_desk_refuses_a_service_whose_certificate_it_does_not_trust(
+    tmp_path, demo_hub, serve, demo_engine  # type: ignore[no-untyped-def]
+) -> None:
+    from app.hub.tls import make_tls_files
+
+    set_password(demo_engine, OFFICER_EMAIL)
+    server = serve(demo_hub)
+    other_ca = make_tls_files(tmp_path / "other").ca
+    link = HttpCentral(server.url, ca_file=str(other_ca), ask_password=lambda p: PASSWORD)
+    with pytest.raises(CentralUnavailable, match="cannot be reached"):
+        link.hello(OFFICER_EMAIL)
+
+
+def test_a_desk_goes_offline_when_the_service_stops(
+    tmp_path, demo_hub, serve, demo_engine  # type: ignore[no-untyped-def]
+) -> None:
+    set_password(demo_engine, OFFICER_EMAIL)
+    server = serve(demo_hub)
+    desk = _desk(server, tmp_path)
+    desk.sign_in(OFFICER_EMAIL)
+    rows_before = len(desk.queue(None))
+    assert rows_before > 0
+    server.stop()
+    report = desk.sync.sync_now()
+    assert not report.online and "cannot be reached" in report.error
+    assert len(desk.queue(None)) == rows_before  # the copy goes on offline
