@@ -1,7 +1,8 @@
 """QR symbols drawn straight into the PDF as one vector path (no PNG round trip).
 
-The payload text is all in the QR alphanumeric alphabet (``ECOO:`` + base45). The symbol
-version is the smallest of a few fixed classes that holds the text, error correction M,
+Text all in the QR alphanumeric alphabet (``ECOO:`` + base45, an officer-signed payload)
+is one alphanumeric segment; any other printable ASCII text (the sealed payload's URL,
+``https://host/v/`` + base64url) is one byte segment. The symbol version is the smallest of a few fixed classes that holds the text, error correction M,
 and one fixed mask pattern: any mask is valid under ISO/IEC 18004, and trying all eight
 (what ``qrcode`` does by default) costs ~9 ms.
 
@@ -146,18 +147,35 @@ def _template(version: int) -> _Template:
     return template
 
 
-def _bit_length(text: str, count_bits: int) -> int:
-    return 4 + count_bits + 11 * (len(text) // 2) + 6 * (len(text) % 2)
+def _is_alphanumeric(text: str) -> bool:
+    return all(ch in _ALNUM_VALUE for ch in text)
 
 
-def _codewords(text: str, t: _Template) -> list[int]:
+def _byte_count_bits(version: int) -> int:
+    return 8 if version < 10 else 16
+
+
+def _bit_length(text: str, count_bits: int, version: int = 1) -> int:
+    if _is_alphanumeric(text):
+        return 4 + count_bits + 11 * (len(text) // 2) + 6 * (len(text) % 2)
+    return 4 + _byte_count_bits(version) + 8 * len(text)
+
+
+def _segment_bits(text: str, t: _Template) -> list[str]:
+    if not _is_alphanumeric(text):  # one byte segment (printable ASCII, checked before)
+        return [f"{0b0100:04b}", format(len(text), f"0{_byte_count_bits(t.version)}b"),
+                *map("{:08b}".format, text.encode("ascii"))]
     values = [_ALNUM_VALUE[ch] for ch in text]
     bits = [f"{0b0010:04b}", format(len(text), f"0{t.count_bits}b")]
     for i in range(0, len(values) - 1, 2):
         bits.append(format(values[i] * 45 + values[i + 1], "011b"))
     if len(values) % 2:
         bits.append(format(values[-1], "06b"))
-    stream = "".join(bits)
+    return bits
+
+
+def _codewords(text: str, t: _Template) -> list[int]:
+    stream = "".join(_segment_bits(text, t))
     limit = t.data_codewords * 8
     stream += "0" * min(4, limit - len(stream))
     stream += "0" * (-len(stream) % 8)
@@ -214,16 +232,20 @@ class QrSymbol:
 def choose_version(text: str) -> int:
     for version in VERSION_CLASSES:
         t = _template(version)
-        if _bit_length(text, t.count_bits) <= t.data_codewords * 8:
+        if _bit_length(text, t.count_bits, version) <= t.data_codewords * 8:
             return version
     raise ValueError(f"QR text of {len(text)} characters is too long for version 25")
 
 
 def make_symbol(text: str) -> QrSymbol:
-    """The QR symbol (EC level M, fixed mask) of alphanumeric-mode ``text``."""
-    bad = set(text) - set(ALPHANUMERIC)
-    if bad:
-        raise ValueError(f"QR text has characters outside the alphanumeric mode: {bad}")
+    """The QR symbol (EC level M, fixed mask) of ``text``: one alphanumeric segment when
+    every character is in that mode's alphabet, else one byte segment of printable ASCII."""
+    if not _is_alphanumeric(text):
+        bad = {ch for ch in text if not " " <= ch <= "~"}
+        if bad:
+            raise ValueError(
+                f"QR text has characters outside the alphanumeric mode and printable ASCII: "
+                f"{bad}")
     t = _template(choose_version(text))
     bits = "".join(map("{:08b}".format, _codewords(text, t)))
     bits += "0" * (len(t.positions) - len(bits))  # remainder bits
@@ -240,11 +262,12 @@ def make_symbol(text: str) -> QrSymbol:
 
 def reference_symbol(text: str, version: int) -> QrSymbol:
     """The same symbol made entirely by ``qrcode`` (slow): the tests' yardstick."""
-    from qrcode.util import MODE_ALPHA_NUM, QRData
+    from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
     code = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0,
                          mask_pattern=MASK_PATTERN)
-    code.add_data(QRData(text.encode("ascii"), mode=MODE_ALPHA_NUM), optimize=0)
+    mode = MODE_ALPHA_NUM if _is_alphanumeric(text) else MODE_8BIT_BYTE
+    code.add_data(QRData(text.encode("ascii"), mode=mode), optimize=0)
     code.make(fit=False)
     return QrSymbol(version, tuple("".join("1" if m else "0" for m in r) for r in code.modules))
 

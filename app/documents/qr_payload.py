@@ -15,12 +15,18 @@ Binary layout, version 1 (all integers big-endian)::
     signature    rest                ECDSA: 64 bytes r||s; RSA: modulus length (256 for 2048)
 
 A draft stops after the digest (no key id, no signature). The signature is made over
-``b"ECOO-QR-SIG-1\\x00"`` + every byte before the signature. In the QR the payload is
-``"ECOO:"`` + base45(payload), all in the QR alphanumeric alphabet.
+``b"ECOO-QR-SIG-1\\x00"`` + every byte before the signature. The signer is the agency's
+seal (ECDSA P-256, sealed by the central store when the number is reserved) or, where no
+seal is available, the officer's DSC. In the QR a sealed payload is the URL
+``<public base>/v/`` + base64url(payload) (:func:`qr_url`); an officer-signed one is
+``"ECOO:"`` + base45(payload), all in the QR alphanumeric alphabet. :func:`payload_from_qr_text`
+reads both.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -329,6 +335,18 @@ def _compare(content: QrContent, data: CertificateData) -> str:
     return ""
 
 
+def payload_mismatch(payload: bytes, data: CertificateData) -> str:
+    """What differs between ``payload`` (parsed, its signature not checked) and ``data``;
+    "" when the payload names this very certificate (digest and visible fields)."""
+    try:
+        content = parse_qr_payload(payload)
+    except QrPayloadError as exc:
+        return str(exc)
+    if content.draft:
+        return "the QR payload is a draft's"
+    return _compare(content, data)
+
+
 def encode_qr_text(payload: bytes) -> str:
     """The text put in the QR code: ``ECOO:`` + base45, QR alphanumeric mode throughout."""
     return QR_TEXT_PREFIX + b45encode(payload)
@@ -351,6 +369,52 @@ def decode_qr_text(text: str | bytes) -> bytes:
         return b45decode(text[len(QR_TEXT_PREFIX) :])
     except Base45Error as exc:
         raise QrPayloadError(f"the scanned QR text is damaged: {exc}") from None
+
+
+VERIFY_PATH = "/v/"
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+_PUBLIC_BASE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
+
+
+def qr_url(public_base: str, payload: bytes) -> str:
+    """The QR text of a sealed payload: ``<public base>/v/<base64url payload, no padding>``,
+    the public verification page's address (a phone camera opens it)."""
+    base = public_base.strip().rstrip("/")
+    if not _PUBLIC_BASE.match(base):
+        raise QrPayloadError(
+            f"the public base URL {public_base!r} is not an http(s) address without query "
+            "or fragment, such as https://verify.example.org")
+    return base + VERIFY_PATH + base64.urlsafe_b64encode(payload).rstrip(b"=").decode("ascii")
+
+
+def payload_from_qr_text(text: str | bytes) -> bytes:
+    """The payload bytes of a scanned QR text: the URL form (``https://host/v/<base64url>``)
+    or the older ``ECOO:`` + base45 form, each with or without ``zbarimg``'s ``QR-Code:``
+    prefix and a trailing line end. Anything else raises QrPayloadError (one line)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise QrPayloadError("the scanned QR text is not an Origin Desk code") from None
+    text = _ZBAR_PREFIX.sub("", text.rstrip("\r\n"))
+    if text.startswith(QR_TEXT_PREFIX):
+        return decode_qr_text(text)
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or VERIFY_PATH not in rest:
+        raise QrPayloadError("the scanned QR text is not an Origin Desk certificate code")
+    encoded = rest.rsplit(VERIFY_PATH, 1)[1]
+    if not _BASE64URL.match(encoded) or len(encoded) % 4 == 1:
+        raise QrPayloadError(
+            "the scanned QR address is damaged: what follows /v/ is not base64url")
+    try:
+        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        payload = None
+    # one text per payload: unused low bits of the last character must be zero
+    if payload is None or base64.urlsafe_b64encode(payload).rstrip(b"=") != encoded.encode():
+        raise QrPayloadError(
+            "the scanned QR address is damaged: what follows /v/ is not base64url")
+    return payload
 
 
 class _Reader:

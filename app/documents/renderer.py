@@ -41,6 +41,8 @@ from app.documents.qr_payload import (
     build_draft_qr_payload,
     build_qr_payload,
     encode_qr_text,
+    payload_from_qr_text,
+    payload_mismatch,
 )
 from app.documents.text_fit import Fit, Line, fit, text_width, wrap_paragraphs
 from app.errors import UserFacingError
@@ -655,20 +657,33 @@ def render_certificate(
     data: CertificateData,
     *,
     qr_signer: QrSigner | None = None,
+    sealed: tuple[bytes, str] | None = None,
     draft: bool | None = None,
 ) -> RenderedCertificate:
     """Render ``data`` with its form's specification.
 
     A draft (no certificate number, or ``draft=True``) carries the watermark and an
-    unsigned draft QR payload. An issued certificate needs ``qr_signer`` (the officer's
-    token) to sign its QR payload.
+    unsigned draft QR payload. An issued certificate carries either ``sealed``, the
+    ``(payload, qr_text)`` the agency's seal made when the number was reserved (checked
+    here to name this very certificate), or a payload signed by ``qr_signer`` (the
+    officer's token, where no seal is available).
     """
     is_draft = data.is_draft if draft is None else (draft or data.is_draft)
     spec = load_form_spec(data.form_code)
     fonts = certificate_fonts()
     _check_printable(data, fonts)
+    qr_text = ""
     if is_draft:
         payload = build_draft_qr_payload(data)
+    elif sealed is not None:
+        payload, qr_text = sealed
+        problem = payload_mismatch(payload, data)
+        if not problem and payload_from_qr_text(qr_text) != payload:
+            problem = "the QR text does not carry the sealed payload"
+        if problem:
+            raise QrPayloadError(
+                f"the sealed QR code of certificate {data.certificate_number} does not fit "
+                f"it: {problem}")
     else:
         if qr_signer is None:
             raise QrPayloadError(
@@ -678,7 +693,7 @@ def render_certificate(
         payload = build_qr_payload(
             data, key_id=qr_signer.key_id, sign=qr_signer.sign, algorithm=qr_signer.algorithm
         )
-    qr_text = encode_qr_text(payload)
+    qr_text = qr_text or encode_qr_text(payload)
     symbol = make_symbol(qr_text)
     layout = _Layout(spec, data, fonts, symbol, is_draft)
     layout.run()

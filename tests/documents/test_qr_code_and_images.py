@@ -28,8 +28,22 @@ def test_version_classes_grow_with_the_payload():
     assert make_symbol("A" * 505).version == 14  # an RSA-2048 payload
     with pytest.raises(ValueError, match="too long"):
         make_symbol("A" * 2000)
-    with pytest.raises(ValueError, match="alphanumeric"):
-        make_symbol("lower case")
+    with pytest.raises(ValueError, match="printable ASCII"):
+        make_symbol("caf\u00e9")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1,
+               max_size=400))
+def test_byte_mode_symbol_equals_qrcode_library(text):
+    symbol = make_symbol(text)
+    assert symbol.modules == reference_symbol(text, symbol.version).modules
+
+
+def test_a_sealed_url_fits_a_version_12_symbol():
+    url = "https://verify.chamber.example.org/v/" + "A" * 190  # ~140-byte ECDSA payload
+    assert make_symbol(url).version == 12
+    assert make_symbol("lower case").version == 6  # byte mode
 
 
 def test_images_are_encoded_once_with_their_alpha():
