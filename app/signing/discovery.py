@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 
 _sessions_lock = threading.Lock()
 _open_sessions: dict[str, int] = {}
+_reinitialisations = 0  # C_Finalize + C_Initialize done here: older sessions are gone
+
+
+def reinitialisations() -> int:
+    """How many times a module was re-initialised by a rescan in this process. A session
+    opened before the count changed may be closed (its handle even reused): reopen it."""
+    return _reinitialisations
 
 
 def session_opened(module_path: str) -> None:
@@ -118,6 +125,15 @@ class TokenInfo:
     def ca_certificates(self) -> list[CertificateInfo]:
         return [c for c in self.certificates if c.is_ca]
 
+    @property
+    def is_seal_token(self) -> bool:
+        """A token of agency seals (:mod:`app.signing.seal`; the demo's sits next to the
+        demo token): it holds seal certificates only, and never signs as an officer."""
+        from app.signing.seal import SEAL_UNIT
+
+        mark = f"OU={SEAL_UNIT}"
+        return bool(self.certificates) and all(mark in c.subject for c in self.certificates)
+
     def describe(self) -> str:
         return f"'{self.label}' ({self.manufacturer} {self.model}, serial {self.serial})"
 
@@ -175,6 +191,8 @@ def _load_module(path: str, rescan: bool) -> Any:
     try:
         lib = pkcs11.lib(path)
         if rescan and not _has_open_sessions(path):
+            global _reinitialisations
+            _reinitialisations += 1  # counted first: a failed re-init closes sessions too
             lib.reinitialize()
     except pkcs11.PKCS11Error as exc:
         mapped = from_pkcs11(exc)
@@ -318,7 +336,8 @@ def _text(value: Any) -> str:
 def choose_token(
     tokens: Sequence[TokenInfo], label: str = "", modules: Sequence[str] = ()
 ) -> TokenInfo:
-    """The token to sign with: the one labelled ``label``, else the only one present."""
+    """The token to sign with: the one labelled ``label``, else the only one present
+    (agency seal tokens do not count)."""
     if label:
         matching = [t for t in tokens if t.label == label]
         if not matching:
@@ -326,6 +345,7 @@ def choose_token(
         if len(matching) > 1:
             raise SeveralTokens([f"{t.label} (serial {t.serial})" for t in matching])
         return matching[0]
+    tokens = [t for t in tokens if not t.is_seal_token]
     if not tokens:
         raise NoTokenPresent(modules)
     if len(tokens) > 1:
