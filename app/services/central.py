@@ -17,7 +17,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -41,6 +41,9 @@ from app.store.link import (
     _is_connection_error,
     _unavailable,
 )
+
+if TYPE_CHECKING:
+    from app.signing.seal import Sealer
 
 log = logging.getLogger(__name__)
 ALLOCATION_RETRIES = 5
@@ -126,12 +129,19 @@ def _refusal(exc: DBAPIError) -> UserFacingError | None:
 
 
 class SqlCentral(SqlCentralLink):
-    """The central interface over SQLAlchemy (SQLite, or PostgreSQL through the login)."""
+    """The central interface over SQLAlchemy (SQLite, or PostgreSQL through the login).
 
-    def __init__(self, engine: Engine, config: Config) -> None:
+    With a ``sealer`` (:class:`~app.signing.seal.Sealer`: the central service, the
+    embedded demo) every reservation comes back with its QR payload sealed by the agency's
+    seal (``Reservation.qr_payload`` / ``qr_text``); without one (a desk on a direct
+    PostgreSQL store) the officer's token signs the QR payload.
+    """
+
+    def __init__(self, engine: Engine, config: Config, sealer: Sealer | None = None) -> None:
         super().__init__(engine)
         self.config = config
         self.uses_functions = self.dialect == "postgresql"
+        self.sealer = sealer
 
     def _run(self, work: Callable[[Session], Any]) -> Any:
         """``work`` in one transaction; a lost connection becomes CentralUnavailable and a
@@ -170,6 +180,10 @@ class SqlCentral(SqlCentralLink):
         return self._run(read)
 
     def reserve(self, user_id: int, application_id: int, desk_session: str) -> Reservation:
+        reservation = self._reserve(user_id, application_id, desk_session)
+        return reservation if self.sealer is None else self._seal(user_id, reservation)
+
+    def _reserve(self, user_id: int, application_id: int, desk_session: str) -> Reservation:
         for attempt in range(ALLOCATION_RETRIES):
             try:
                 if self.uses_functions:
@@ -182,6 +196,23 @@ class SqlCentral(SqlCentralLink):
                     raise
                 log.info("certificate number taken by another desk; allocating again")
         raise AssertionError("unreachable")
+
+    def _seal(self, user_id: int, reservation: Reservation) -> Reservation:
+        """The reservation's QR payload sealed (after its transaction: no lock is held while
+        the HSM signs); a failure releases the number with the reason."""
+        from app.services.seals import seal_reservation
+
+        assert self.sealer is not None
+        try:
+            return seal_reservation(self.sealer, reservation)
+        except BaseException as exc:
+            reason = (f"not issued for {reservation.application_number}: the QR seal "
+                      f"failed: {str(exc).strip() or type(exc).__name__}")[:900]
+            try:
+                self.release(user_id, reservation.number, reason)
+            except Exception:  # the store may be gone too; the stale sweep releases it
+                log.exception("could not void certificate number %s", reservation.number)
+            raise
 
     def _reserve_pg(self, session: Session, user_id: int, application_id: int,
                     desk_session: str) -> Reservation:
@@ -296,6 +327,19 @@ class SqlCentral(SqlCentralLink):
 
     def certificate_record(self, number: str) -> tuple[Any, str]:
         return self._run(lambda s: certificate_data_for(s, number))
+
+    def seal_trust_list(self) -> dict[str, Any] | None:
+        """The seal trust list document of this store (``app/services/seals.py``); None when
+        this login may not read the seals (an officer's own PostgreSQL login) or the store
+        predates them. CentralUnavailable when the store cannot be reached."""
+        from app.services.seals import seal_trust_list
+
+        try:
+            return self._run(seal_trust_list)
+        except DBAPIError as exc:
+            log.info("no seal trust list from the central store: %s",
+                     str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__)
+            return None
 
 
 def _status(session: Session, number: str | None, digest: str | None,

@@ -70,7 +70,11 @@ class ConcurrentIssue(IssueRefused):
 class Reservation:
     """A number reserved for one approved application, with what the desk needs to render
     and sign its certificate. ``issued_at`` is the central store's clock at reservation:
-    the moment printed on the certificate and recorded as its issue time."""
+    the moment printed on the certificate and recorded as its issue time.
+
+    ``qr_payload`` / ``qr_text``: the QR payload sealed by the agency's seal when the
+    number was reserved, and its QR text (the verification URL); None where the central
+    store has no seal (the officer's token then signs the QR payload)."""
 
     application_id: int
     application_number: str
@@ -83,6 +87,8 @@ class Reservation:
     office_place: str
     stamp_png: bytes | None
     signature_png: bytes | None
+    qr_payload: bytes | None = None
+    qr_text: str | None = None
 
 
 @dataclass(frozen=True)

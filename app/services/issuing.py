@@ -8,9 +8,11 @@ certificate number is either issued or voided with its reason:
    original that can be superseded), a number is allocated and recorded as ``reserved``
    for this application, and the certificate data is read. Committed.
 2. **render and sign** (no transaction): the renderer draws the certificate with the QR
-   payload signed by the token (``session.sign_raw``), then the token makes the PAdES
-   signature, visible over the certification box, with the office stamp and the officer's
-   signature image as its appearance.
+   payload the central store sealed with the agency's seal at step 1 (where it has no
+   seal, a payload signed by the token, ``session.sign_raw``), then the token makes the
+   PAdES signature, visible over the certification box, with the office stamp and the
+   officer's signature image as its appearance: with a seal, the only signature the token
+   makes for the certificate.
 3. **record**: the application is re-read and must still be approved at the version read
    in step 1 (never issued twice: the version check and the unique certificate per
    application stop a second desk); the certificate, its PDF and digest, the signer's
@@ -34,7 +36,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -327,12 +329,17 @@ class Issuer:
         from app.documents.qr_payload import QrSigner, key_id_for_certificate
         from app.documents.renderer import render_certificate
 
-        signer = QrSigner(
-            key_id=key_id_for_certificate(token.certificate_der),
-            algorithm=qr_algorithm(token.key_algorithm),
-            sign=token.sign_raw,
-        )
-        rendered = render_certificate(reservation.data, qr_signer=signer)
+        if reservation.qr_payload is not None and reservation.qr_text is not None:
+            # sealed by the agency's seal at reservation: the token signs only the PDF
+            rendered = render_certificate(
+                reservation.data, sealed=(reservation.qr_payload, reservation.qr_text))
+        else:  # no seal (a desk on a direct PostgreSQL store): the token signs the QR too
+            signer = QrSigner(
+                key_id=key_id_for_certificate(token.certificate_der),
+                algorithm=qr_algorithm(token.key_algorithm),
+                sign=token.sign_raw,
+            )
+            rendered = render_certificate(reservation.data, qr_signer=signer)
         box = rendered.signature_box
         officer = reservation.data.officer_name  # type: ignore[attr-defined]
         return token.sign_pdf(
@@ -457,11 +464,17 @@ def verify_certificate_pdf(
     """Every check an officer or a verifier wants, on a signed certificate PDF.
 
     Signature intact, chain to a trust root, signer registered, no change after signing
-    (the signing core's ``validate_pdf``), and the QR payload: signed by a registered key
-    and matching the certificate's data in this store.
+    (the signing core's ``validate_pdf``), and the QR payload: sealed by an agency seal of
+    the trust list (the central store's, else the desk's cached copy) or signed by a
+    registered officer's key, and matching the certificate's data in this store.
     """
-    from app.documents.qr_payload import decode_qr_text, parse_qr_payload, verify_qr_payload
+    from app.documents.qr_payload import (
+        parse_qr_payload,
+        payload_from_qr_text,
+        verify_qr_payload,
+    )
     from app.services.central import as_central
+    from app.services.seals import verify_sealed_payload
     from app.signing.certificates import fingerprint
     from app.signing.policy import load_trust_roots
     from app.signing.validation import validate_pdf
@@ -484,21 +497,36 @@ def verify_certificate_pdf(
             qr.update(passed=False, detail="the pages carry different QR codes")
             return ["QR code: the pages carry different QR codes."]
         try:
-            payload = decode_qr_text(texts[0])
-            number = parse_qr_payload(payload).reference_number
+            payload = payload_from_qr_text(texts[0])
+            content = parse_qr_payload(payload)
         except UserFacingError as exc:
             qr.update(passed=False, detail=str(exc))
             return [f"QR code: {exc}"]
+        number = content.reference_number
         qr["number"] = number
         data_in_store, status = central.certificate_record(number)
-        result = verify_qr_payload(payload, key_directory=directory, data=data_in_store)
+        trust = seal_trust_list_for(central, config)
+        seal = trust.by_key_id(content.key_id) if trust and content.key_id else None
+        if seal is not None:
+            result = verify_sealed_payload(payload, trust, data=data_in_store)
+            signed_by = f"sealed by the seal of {seal.agency_name or seal.agency}"
+        elif content.key_id is not None and content.key_id not in directory:
+            result = verify_qr_payload(payload, key_directory={}, data=data_in_store)
+            result = replace(result, reason=(
+                f"signed by an unknown key (id {content.key_id.hex()}): neither an agency "
+                "seal of the trust list nor a registered officer's DSC; refresh the trust "
+                "list, or treat the certificate as not genuine"))
+            signed_by = ""
+        else:
+            result = verify_qr_payload(payload, key_directory=directory, data=data_in_store)
+            signed_by = "signed by a registered officer's key"
         qr["status"] = status
         if data_in_store is None and result.valid:
-            qr.update(passed=False, detail=f"signed by a registered officer, but certificate "
-                      f"{number} is not in this store")
+            qr.update(passed=False, detail=f"{signed_by}, but certificate {number} is not in "
+                      "this store")
             return [f"QR code: certificate {number} is not in this store."]
         qr.update(passed=result.valid, detail=result.reason if not result.valid else
-                  f"certificate {number}, signed by a registered officer's key")
+                  f"certificate {number}, {signed_by}")
         return [] if result.valid else [f"QR code: {result.reason}"]
 
     report = validate_pdf(
@@ -543,6 +571,42 @@ def verify_certificate_pdf(
         signer=signer,
         report=report,
     )
+
+
+def seal_trust_list_for(central: Any, config: Config) -> Any:
+    """The seal trust list to check QR seals against: the central store's when it can be
+    read (cached for later, offline), else the desk's cached copy; None when neither."""
+    from app.services.seals import (
+        TrustListError,
+        cache_trust_list,
+        load_cached_trust_list,
+        read_trust_list,
+    )
+    from app.store.link import CentralUnavailable
+
+    fetch = getattr(central, "seal_trust_list", None)  # not every central interface has it
+    document = None
+    if fetch is not None:
+        try:
+            document = fetch()
+        except CentralUnavailable:
+            log.info("central store unreachable: the cached seal trust list is used")
+    if document is not None:
+        try:
+            trust = read_trust_list(document)
+        except TrustListError as exc:
+            log.warning("the central store's %s", exc)
+        else:
+            try:
+                cache_trust_list(config, document)
+            except OSError as exc:
+                log.warning("the seal trust list cannot be cached: %s", exc)
+            return trust
+    try:
+        return load_cached_trust_list(config)
+    except TrustListError as exc:
+        log.warning("%s", exc)
+        return None
 
 
 def _common_name(human_friendly: str) -> str:
