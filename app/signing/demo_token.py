@@ -11,7 +11,9 @@ directory:
 * for every active demo officer an RSA-2048 key pair generated on the token (label and
   certificate CN = the officer's e-mail / name, CKA_ID = SHA-1 of the modulus) and a
   certificate for it, registered as the officer's DSC in the demo store;
-* stamp images for the offices and signature images for the officers that have none.
+* stamp images for the offices and signature images for the officers that have none;
+* the demo's agency seal, on a SoftHSM2 token of its own in the same folder
+  (:mod:`app.signing.demo_seal`).
 
 Every time it points ``SOFTHSM2_CONF`` of this process at the demo token. When everything
 exists it costs one small query; :func:`activate_demo_token` only sets ``SOFTHSM2_CONF``
@@ -64,6 +66,7 @@ class DemoSigning:
     token_label: str
     officers: dict[str, str]  # e-mail -> certificate fingerprint
     created: bool
+    seal_config: Path | None = None  # the demo seal's seal.json (None: no seal)
 
 
 def softhsm_module() -> str | None:
@@ -100,7 +103,11 @@ def prepare_demo_signing(config: Any, engine: Any, *, reset: bool = False) -> De
         root_file.parent.mkdir(parents=True, exist_ok=True)
         root_file.write_text(manifest["root_pem"])
     _register_in_store(engine, manifest)
-    return DemoSigning(directory, conf, module, DEMO_TOKEN_LABEL, officers, created)
+    from app.signing.demo_seal import prepare_demo_seal
+
+    seal_config = prepare_demo_seal(config, engine, module)
+    return DemoSigning(directory, conf, module, DEMO_TOKEN_LABEL, officers, created,
+                       seal_config)
 
 
 def activate_demo_token(config: Any) -> bool:
