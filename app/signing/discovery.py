@@ -235,7 +235,8 @@ def _discover(paths: list[str], explicit: bool, rescan: bool) -> Discovery:
             continue
         try:
             lib = _load_module(path, rescan)
-            found = list(_tokens_of(lib, path))
+            # an agency seal token (the demo's sits next to the demo token) is no officer's
+            found = [t for t in _tokens_of(lib, path) if not t.is_seal_token]
         except SigningError as exc:
             if explicit:
                 raise
@@ -336,8 +337,7 @@ def _text(value: Any) -> str:
 def choose_token(
     tokens: Sequence[TokenInfo], label: str = "", modules: Sequence[str] = ()
 ) -> TokenInfo:
-    """The token to sign with: the one labelled ``label``, else the only one present
-    (agency seal tokens do not count)."""
+    """The token to sign with: the one labelled ``label``, else the only one present."""
     if label:
         matching = [t for t in tokens if t.label == label]
         if not matching:
@@ -345,7 +345,6 @@ def choose_token(
         if len(matching) > 1:
             raise SeveralTokens([f"{t.label} (serial {t.serial})" for t in matching])
         return matching[0]
-    tokens = [t for t in tokens if not t.is_seal_token]
     if not tokens:
         raise NoTokenPresent(modules)
     if len(tokens) > 1:
