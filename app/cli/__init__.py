@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.signing",
     "app.cli.store",
     "app.cli.hub",
+    "app.cli.seal",
 )
 
 
