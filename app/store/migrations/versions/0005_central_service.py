@@ -30,6 +30,9 @@ branch_labels = None
 depends_on = None
 
 HUB = "origin_desk_hub"
+# tables with row-level security that the service reads as itself: sign-in (users), DSC
+# proof (dsc_registrations), the trust list and status look-ups (certificates)
+HUB_READS = ("users", "officer_offices", "dsc_registrations", "certificates")
 HUB_TABLES = ("user_credentials", "hub_sessions", "agency_sign_in_policies", "captcha_uses",
               "agency_seals")
 
@@ -130,6 +133,10 @@ def upgrade() -> None:
     op.execute(f"GRANT SELECT ON users, agencies, offices, officer_offices, "
                f"dsc_registrations, certificates, alembic_version TO {HUB}")
     op.execute(f"GRANT EXECUTE ON FUNCTION od_certificate_status(text) TO {HUB}")
+    # the service is a member of the desk groups (to SET ROLE to them), so their policies
+    # bind it when it acts as itself too; what it reads as itself it reads through these
+    for table in HUB_READS:
+        op.execute(f"CREATE POLICY hub_reads ON {table} FOR SELECT TO {HUB} USING (true)")
 
 
 def _rewrite_functions(old: str, new: str) -> None:
@@ -154,6 +161,8 @@ def _rewrite_functions(old: str, new: str) -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        for table in HUB_READS:
+            op.execute(f"DROP POLICY hub_reads ON {table}")
         _rewrite_functions("od_login_name()", "session_user")
         op.execute("DROP FUNCTION od_login_name()")
         op.execute(f"REVOKE origin_desk_officer, origin_desk_admin FROM {HUB}")
