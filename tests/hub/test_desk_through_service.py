@@ -46,7 +46,7 @@ def _no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _desk(server: Any, tmp_path: Path, asked: list[str] | None = None,
           password: str = PASSWORD) -> LocalDesk:
-    config = load_config()
+    settings = load_config()
     local = LocalStore(tmp_path / "local.sqlite")
 
     def ask(prompt: str) -> str:
@@ -55,11 +55,11 @@ def _desk(server: Any, tmp_path: Path, asked: list[str] | None = None,
         return password
 
     link = HttpCentral(server.url, ca_file=str(server.ca), ask_password=ask)
-    return LocalDesk(local, config, SyncService(local, link))
+    return LocalDesk(local, settings, SyncService(local, link))
 
 
 def test_a_desk_syncs_and_issues_through_the_service(
-    tmp_path, demo_hub, serve, demo_engine, rsa_token, approved  # type: ignore[no-untyped-def]
+    tmp_path, demo_hub, serve, demo_engine, rsa_token, approved  # type: ignore[no-untyped-def]  # noqa: F811
 ) -> None:
     set_password(demo_engine, OFFICER_EMAIL)
     server = serve(demo_hub)
