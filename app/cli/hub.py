@@ -47,27 +47,47 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.demo:
         print(f"Desks trust its TLS certificate with central_ca_file = "
               f"\"{config.data_dir / 'hub-demo' / 'tls' / 'ca.pem'}\"", flush=True)
+    _log_to_stderr()
     run(settings, sealer=sealer, engine=engine, log_config=None)
     return 0
 
 
+def _log_to_stderr() -> None:
+    """A service logs to standard error too (journald, container logs): the access log as
+    one JSON object per line, the rest as level and message."""
+    import sys
+
+    access = logging.StreamHandler(sys.stderr)
+    access.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("app.hub.access").addHandler(access)
+    logging.getLogger("app.hub.access").propagate = True
+    service = logging.StreamHandler(sys.stderr)
+    service.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    service.addFilter(lambda record: record.name != "app.hub.access")
+    for name in ("app", "uvicorn.error"):
+        logging.getLogger(name).addHandler(service)
+
+
 def _demo_engine(config: Config) -> Any:
     from app.services.desk import open_central
+    from app.signing.demo_token import prepare_demo_signing
 
-    return open_central(config, lambda message: log.info("%s", message))
+    engine = open_central(config, lambda message: log.info("%s", message))
+    prepare_demo_signing(config, engine)  # the demo token and the demo seal
+    return engine
 
 
 def open_sealer(settings: Any, config: Config, *, demo: bool, engine: Any) -> Any:
     """The agency seal the service seals QR payloads with (None: desks' tokens sign them)."""
-    try:
-        from app.signing import seal
-    except ModuleNotFoundError:
-        return None
     if demo:
-        opener = getattr(seal, "open_demo_sealer", None)
-        return opener(config, engine, public_base_url=settings.public_base_url) \
-            if opener else None
+        from app.signing.demo_seal import demo_sealer
+
+        return demo_sealer(config)
     if not settings.seal:
         log.warning("no [seal] configured: QR codes are signed by the officers' tokens")
         return None
-    return seal.open_sealer(settings.seal, public_base_url=settings.public_base_url)
+    from app.signing.seal import Sealer
+
+    raw = dict(settings.seal)
+    raw.setdefault("public_base_url", settings.public_base_url)
+    return Sealer.from_dict(raw)

@@ -52,18 +52,11 @@ def make_hub(settings: HubSettings, engine: Engine | None = None, *, sealer: Any
     engine = engine or hub_engine(settings.database_url, settings.database_password)
     config = Config(data_dir=Path("."),
                     trust_dir=str(settings.trust_dir) if settings.trust_dir else "")
-    central = _central(engine, config, sealer)
+    central = SqlCentral(engine, config, sealer=sealer)
     policy = SignInPolicy(max_failures=settings.max_failures, lockout=settings.lockout,
                           session_life=settings.session_life)
     return Hub(settings=settings, engine=engine, central=central, policy=policy,
                sealer=sealer)
-
-
-def _central(engine: Engine, config: Config, sealer: Any) -> SqlCentral:
-    try:
-        return SqlCentral(engine, config, sealer=sealer)  # type: ignore[call-arg]
-    except TypeError:  # a store interface without seals
-        return SqlCentral(engine, config)
 
 
 def create_app(hub: Hub) -> FastAPI:

@@ -303,13 +303,9 @@ def reservation_to_wire(r: Reservation) -> dict[str, Any]:
         "version": r.version, "number": r.number, "issued_at": iso(r.issued_at),
         "issue_date": iso(r.issue_date), "data": certificate_data_to_dict(r.data),
         "kind": r.kind, "office_place": r.office_place, "stamp_png": b64(r.stamp_png),
-        "signature_png": b64(r.signature_png),
+        "signature_png": b64(r.signature_png), "qr_payload": b64(r.qr_payload),
+        "qr_text": r.qr_text,
     }
-    for name in ("qr_payload",):
-        if hasattr(r, name):
-            out[name] = b64(getattr(r, name))
-    if hasattr(r, "qr_text"):
-        out["qr_text"] = r.qr_text
     return out
 
 
@@ -335,13 +331,10 @@ def reservation_from_wire(raw: Any) -> Reservation:
         "signature_png": unb64(raw.get("signature_png"), "reservation.signature_png",
                                optional=True),
     }
-    known = Reservation.__dataclass_fields__
-    if "qr_payload" in known:
-        fields["qr_payload"] = unb64(raw.get("qr_payload"), "reservation.qr_payload",
-                                     optional=True)
-    if "qr_text" in known:
-        fields["qr_text"] = text(raw.get("qr_text"), "reservation.qr_text", optional=True,
-                                 limit=2000)
+    fields["qr_payload"] = unb64(raw.get("qr_payload"), "reservation.qr_payload",
+                                 optional=True)
+    fields["qr_text"] = text(raw.get("qr_text"), "reservation.qr_text", optional=True,
+                             limit=2000)
     return Reservation(**fields)
 
 
