@@ -252,6 +252,7 @@ class Sealer:
         self._newest: dict[str, str] = {}  # agency code -> label
         self._keys_read_at = float("-inf")
         self._closed = False
+        self._opened = False
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Sealer:
@@ -283,7 +284,7 @@ class Sealer:
         return QrSigner(key_id=key.key_id, algorithm=SEAL_ALGORITHM,
                         sign=lambda message: self.sign(key.label, message))
 
-    def keys(self) -> list[SealKey]:
+    def seal_keys(self) -> list[SealKey]:
         """Every seal on the token, oldest first."""
         def read(session: Any) -> list[SealKey]:
             self._read_keys(session)
@@ -358,8 +359,11 @@ class Sealer:
         self._drop()
         label, module = self.config.token_label, self.config.module
         try:
-            token = _find_token(load_module(module), label)
-            if token is None:  # made after this process initialised the module
+            # the first time, re-initialise the module (unless an officer's session is open
+            # on it) so that it sees the tokens and the configuration of now; later, only
+            # when the token is not found (re-initialising closes other sessions)
+            token = _find_token(load_module(module, rescan=not self._opened), label)
+            if token is None and self._opened:  # made after the module was initialised
                 token = _find_token(load_module(module, rescan=True), label)
         except TokenError as exc:
             raise SealError(f"The agency seal's module {module} cannot be used: {exc}") from None
@@ -380,6 +384,7 @@ class Sealer:
             del pin
         self._session = session
         self._generation = reinitialisations()
+        self._opened = True
         log.info("seal token %s opened", label)
 
     def _drop(self) -> None:
