@@ -4,12 +4,7 @@ throwaway PostgreSQL through the service's own login role."""
 
 from __future__ import annotations
 
-import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +12,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.store.conftest import CentralDb, central, pg_server, pg_template  # noqa: F401
+from tests.support.hub_server import HubServer, free_port, hub_settings_for
 
 PASSWORD = "correct horse battery staple"
 
 
 def hub_settings(tmp_path: Path, database_url: str = "sqlite:///unused", **extra: Any) -> Any:
-    from app.hub.settings import hub_settings_from_dict
-    from app.hub.tls import make_tls_files
-
-    tls = make_tls_files(tmp_path / "tls")
-    secret = tmp_path / "hub.secret"
-    if not secret.exists():
-        secret.write_text(secrets.token_hex(32))
-    raw: dict[str, Any] = {
-        "server": {"listen": "127.0.0.1:8443", "public_base_url": "https://127.0.0.1:8443",
-                   "tls_certificate": str(tls.certificate), "tls_key": str(tls.key),
-                   "secret_file": str(secret)},
-        "database": {"url": database_url},
-    }
-    for section, values in extra.items():
-        raw.setdefault(section, {}).update(values)
-    return hub_settings_from_dict(raw, "test settings")
+    return hub_settings_for(tmp_path, database_url, **extra)
 
 
 def set_password(engine: Engine, email: str, password: str = PASSWORD, *,
@@ -54,53 +35,6 @@ def set_password(engine: Engine, email: str, password: str = PASSWORD, *,
         set_(session, user_id, password, initial=initial)
         session.commit()
     return user_id
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class HubServer:
-    """uvicorn serving the real application with TLS on 127.0.0.1, in a thread."""
-
-    hub: Any
-    port: int
-    ca: Path
-    server: Any = None
-    thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self) -> HubServer:
-        import uvicorn
-
-        from app.hub.app import create_app
-
-        settings = self.hub.settings
-        config = uvicorn.Config(create_app(self.hub), host="127.0.0.1", port=self.port,
-                                ssl_certfile=str(settings.tls_certificate),
-                                ssl_keyfile=str(settings.tls_key), log_config=None,
-                                access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the central service did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(timeout=20)
 
 
 @pytest.fixture
