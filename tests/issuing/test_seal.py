@@ -369,3 +369,41 @@ def test_the_token_makes_one_signature_per_sealed_certificate(tmp_path) -> None:
     assert counts.sealed.certificates == 10 and counts.sealed.sign_inits == 10
     assert counts.unsealed.certificates == 10 and counts.unsealed.sign_inits == 20
     assert all(t.startswith("https://verify.spy.example/v/") for t in counts.qr_texts)
+
+
+def test_the_embedded_demo_seals_with_its_demo_seal(demo_engine, data_home, approved,
+                                                    monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.config import load_config
+    from app.services.issuing import qr_texts_in_pdf
+    from app.services.opening import open_desk
+    from app.signing.demo_seal import DEMO_SEAL_TOKEN_LABEL
+    from app.signing.demo_token import DEMO_PIN, prepare_demo_signing
+    from app.signing.discovery import discover_from_config
+    from tests.issuing.conftest import OFFICER_EMAIL
+
+    monkeypatch.setenv("SOFTHSM2_CONF", "/nonexistent")  # restored after the test
+    config = load_config()
+    kit = prepare_demo_signing(config, demo_engine)
+    assert kit is not None and kit.seal_config is not None
+    pin_file = data_home / "demo-token" / "seal.pin"
+    assert pin_file.stat().st_mode & 0o077 == 0
+    assert pin_file.read_text().strip() not in kit.seal_config.read_text()
+    prepare_demo_signing(config, demo_engine)  # again: nothing new
+    with session_factory(demo_engine)() as session:
+        assert len(session.execute(select(agency_seals)).all()) == 1
+    # the seal token is nobody's signing token
+    labels = [t.label for t in discover_from_config(config).tokens]
+    assert DEMO_SEAL_TOKEN_LABEL not in labels and len(labels) == 1
+
+    desk = open_desk(config, officer=OFFICER_EMAIL)
+    assert desk.central().sealer is not None
+    [app_id] = approved("preferential")
+    issuer = desk.issuer()
+    outcome = issuer.run_batch([app_id], lambda info, warnings: DEMO_PIN)
+    assert len(outcome.done) == 1, outcome.message
+    pdf = issuer.certificate_pdf(outcome.done[0][1].certificate_number)
+    [qr] = set(qr_texts_in_pdf(pdf))
+    assert qr.startswith("https://127.0.0.1:8443/v/")
+    report = desk.verifier().verify_pdf(pdf)
+    assert report.valid, report.checks
+    assert "sealed by the seal of" in report.checks[-1].detail
