@@ -5,6 +5,7 @@ automation (same rules, same audit events as the window).
     origin-desk admin --as admin@igcc.org.in set-gateway MUM --merchant-id IGCCMUM1 < key.txt
     origin-desk admin --as admin@igcc.org.in approve tarun.bose@igcc.org.in --office MUM
     origin-desk admin --as admin@igcc.org.in upload-stamp MUM stamp-photo.jpg
+    origin-desk admin --as admin@igcc.org.in api-key issue --iec AAACR5055K --label "ERP"
 """
 
 from __future__ import annotations
@@ -84,6 +85,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                             help="0 keeps faint ink … 1 removes the most (default 0.5)")
         upload.set_defaults(func=_wrap(_upload), kind=kind)
 
+    keys = add_action("api-key", help="intake API keys of exporters (IECs): issue, list, "
+                      "revoke")
+    key_actions = keys.add_subparsers(dest="key_command", metavar="KEY_ACTION", required=True)
+    issue = key_actions.add_parser("issue", parents=[as_too], help="issue a key for an IEC; "
+                                   "the key is printed once, on standard output")
+    issue.add_argument("--iec", required=True, help="the exporter's IEC, e.g. AAACR5055K")
+    issue.add_argument("--label", default="", help="what the key is for, e.g. the exporter's "
+                       "ERP or the customs agent's name")
+    issue.add_argument("--office", default=None, metavar="CODE",
+                       help="the office its applications go to (default: the office that "
+                       "handled most of the exporter's applications)")
+    issue.set_defaults(func=_wrap(_key_issue))
+    listing = key_actions.add_parser("list", parents=[as_too], help="the agency's keys "
+                                     "(prefix, IEC, office, state; never the keys)")
+    listing.add_argument("--active", action="store_true", help="only keys not revoked")
+    listing.set_defaults(func=_wrap(_key_list))
+    revoke = key_actions.add_parser("revoke", parents=[as_too], help="revoke a key by its "
+                                    "prefix")
+    revoke.add_argument("prefix", metavar="PREFIX", help="the key's prefix, e.g. 1a2b3c4d")
+    revoke.set_defaults(func=_wrap(_key_revoke))
+
+    password = add_action(
+        "password", help="set a user's initial password at the central service (they must "
+        "change it at first sign-in); read from standard input, or --generate")
+    password.add_argument("email")
+    password.add_argument("--generate", action="store_true",
+                          help="make a random password and print it once")
+    password.set_defaults(func=_wrap(_password))
+    for name, text in (("unlock", "lift the lock after repeated wrong passwords"),
+                       ("end-sessions", "sign a user out of every desk now")):
+        command = add_action(name, help=text)
+        command.add_argument("email")
+        command.set_defaults(func=_wrap(_credentials), credentials_action=name)
+    policy = add_action("sign-in-policy", help="ask officers for their registered DSC when "
+                        "they sign in to the central service")
+    policy.add_argument("--require-dsc", choices=("on", "off"), required=True)
+    policy.set_defaults(func=_wrap(_sign_in_policy))
+
     audit = add_action("audit", help="the latest administrative events")
     audit.add_argument("--limit", type=_limit, default=50, metavar=f"1..{MAX_AUDIT_LIMIT}",
                        help="how many events (default 50)")
@@ -91,6 +130,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 Handler = Callable[[argparse.Namespace, "AgencyAdmin"], int]
+
+
+def _password(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    from app.services.admin_credentials import generated_password, set_initial_password
+
+    if args.generate:
+        password = generated_password()
+    else:
+        if sys.stdin.isatty():
+            import getpass
+
+            password = getpass.getpass("Initial password (not echoed): ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UserFacingError("No password on standard input; nothing was changed "
+                                  "(or use --generate).")
+    set_initial_password(admin, args.email, password)
+    if args.generate:
+        print(password)
+        print(f"Initial password set for {args.email.strip().lower()}: give it to them "
+              "privately; they choose their own at first sign-in.", file=sys.stderr)
+    else:
+        print(f"Initial password set for {args.email.strip().lower()}; they choose their "
+              "own at first sign-in.")
+    return 0
+
+
+def _credentials(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    from app.services.admin_credentials import end_sessions, unlock
+
+    if args.credentials_action == "unlock":
+        unlock(admin, args.email)
+        print(f"{args.email.strip().lower()} may sign in again.")
+    else:
+        ended = end_sessions(admin, args.email)
+        print(f"{ended} session(s) of {args.email.strip().lower()} ended.")
+    return 0
+
+
+def _sign_in_policy(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    from app.services.admin_credentials import require_dsc_at_sign_in
+
+    require_dsc_at_sign_in(admin, args.require_dsc == "on")
+    print("Officers " + ("must now prove their registered DSC" if args.require_dsc == "on"
+                         else "sign in with their password only") + " at the central service.")
+    return 0
 MAX_AUDIT_LIMIT = 100_000
 
 
@@ -233,4 +319,32 @@ def _audit(args: argparse.Namespace, admin: AgencyAdmin) -> int:
         change = e.change.replace("\n", "; ")
         print(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.actor}  {e.action}  {e.entity}  {change}"
               + (f"  ({e.note})" if e.note else ""))
+    return 0
+
+
+def _key_line(k: Any) -> str:
+    state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+    used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
+    return (f"{k.prefix}  {k.iec}  {k.office_code:<6} {state:<22} used {used:<16}  "
+            f"{k.exporter_name}" + (f"  ({k.label})" if k.label else ""))
+
+
+def _key_issue(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    issued = admin.api_keys().issue(args.iec, label=args.label, office_code=args.office)
+    row = issued.row
+    print(f"API key {row.prefix} for {row.exporter_name} ({row.iec}), office {row.office_code}; "
+          "it is shown only now: hand it to the exporter over a safe channel.",
+          file=sys.stderr)
+    print(issued.key)
+    return 0
+
+
+def _key_list(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    for key in admin.api_keys().keys(include_revoked=not args.active):
+        print(_key_line(key))
+    return 0
+
+
+def _key_revoke(args: argparse.Namespace, admin: AgencyAdmin) -> int:
+    print(_key_line(admin.api_keys().revoke(args.prefix)))
     return 0

@@ -33,6 +33,31 @@ HUB = "origin_desk_hub"
 # tables with row-level security that the service reads as itself: sign-in (users), DSC
 # proof (dsc_registrations), the trust list and status look-ups (certificates)
 HUB_READS = ("users", "officer_offices", "dsc_registrations", "certificates")
+ADMIN_CREDENTIALS = (
+    "GRANT SELECT (user_id, must_change, failed_attempts, locked_until, changed_at), "
+    "INSERT, UPDATE ON user_credentials TO origin_desk_admin",
+    "GRANT SELECT (user_id, created_at, expires_at, last_seen_at, revoked_at, client), "
+    "UPDATE (revoked_at) ON hub_sessions TO origin_desk_admin",
+    "GRANT SELECT, INSERT, UPDATE ON agency_sign_in_policies TO origin_desk_admin",
+    "ALTER TABLE user_credentials ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE hub_sessions ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE agency_sign_in_policies ENABLE ROW LEVEL SECURITY",
+    # an administrator sees the users of their agency only (users' own policies)
+    "CREATE POLICY admin_of_agency ON user_credentials FOR ALL TO origin_desk_admin "
+    "USING ((SELECT od_is_admin()) AND user_id IN (SELECT id FROM users WHERE agency_id = "
+    "(SELECT od_agency_id()))) WITH CHECK ((SELECT od_is_admin()) AND user_id IN "
+    "(SELECT id FROM users WHERE agency_id = (SELECT od_agency_id())))",
+    "CREATE POLICY admin_of_agency ON hub_sessions FOR ALL TO origin_desk_admin "
+    "USING ((SELECT od_is_admin()) AND user_id IN (SELECT id FROM users WHERE agency_id = "
+    "(SELECT od_agency_id())))",
+    "CREATE POLICY admin_of_agency ON agency_sign_in_policies FOR ALL TO origin_desk_admin "
+    "USING ((SELECT od_is_admin()) AND agency_id = (SELECT od_agency_id())) "
+    "WITH CHECK ((SELECT od_is_admin()) AND agency_id = (SELECT od_agency_id()))",
+    # the service itself (a member of the admin group) keeps every row of its tables
+    f"CREATE POLICY hub_all ON user_credentials FOR ALL TO {HUB} USING (true)",
+    f"CREATE POLICY hub_all ON hub_sessions FOR ALL TO {HUB} USING (true)",
+    f"CREATE POLICY hub_all ON agency_sign_in_policies FOR ALL TO {HUB} USING (true)",
+)
 HUB_TABLES = ("user_credentials", "hub_sessions", "agency_sign_in_policies", "captcha_uses",
               "agency_seals")
 
@@ -137,6 +162,10 @@ def upgrade() -> None:
     # bind it when it acts as itself too; what it reads as itself it reads through these
     for table in HUB_READS:
         op.execute(f"CREATE POLICY hub_reads ON {table} FOR SELECT TO {HUB} USING (true)")
+    # administrators manage their agency's users' passwords, sessions and sign-in policy
+    # (never reading a password hash or a token digest)
+    for statement in ADMIN_CREDENTIALS:
+        op.execute(statement)
 
 
 def _rewrite_functions(old: str, new: str) -> None:
@@ -163,6 +192,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in HUB_READS:
             op.execute(f"DROP POLICY hub_reads ON {table}")
+        for table in ("user_credentials", "hub_sessions", "agency_sign_in_policies"):
+            op.execute(f"DROP POLICY admin_of_agency ON {table}")
+            op.execute(f"DROP POLICY hub_all ON {table}")
+            op.execute(f"REVOKE ALL ON {table} FROM origin_desk_admin")
         _rewrite_functions("od_login_name()", "session_user")
         op.execute("DROP FUNCTION od_login_name()")
         op.execute(f"REVOKE origin_desk_officer, origin_desk_admin FROM {HUB}")
