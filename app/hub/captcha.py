@@ -2,7 +2,7 @@
 between requests (docs/HUB.md, "Public verification").
 
 A challenge is an image of 5 or 6 distorted characters from an alphabet without look-alikes
-(no 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G), or, for those who cannot read the image, a small sum
+(no 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G, 7/T), or, for those who cannot read the image, a small sum
 asked in words. What the page carries back is a **token**::
 
     <id>.<expires>.<kind>.<mac>     mac = HMAC-SHA256(key, id | expires | kind | SHA-256(answer))
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from app.errors import UserFacingError
 from app.store.hub_tables import captcha_uses
 
-ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
+ALPHABET = "ACDEFHJKMNPRTUVWXY349"
 LIFETIME = dt.timedelta(minutes=10)
 IMAGE_SIZE = (240, 80)
 MAX_TOKEN = 120
@@ -218,7 +218,7 @@ def draw_captcha(text: str) -> bytes:
         left, top, right, bottom = font.getbbox(char)
         tile = Image.new("L", (right - left + 16, bottom - top + 16), 0)
         ImageDraw.Draw(tile).text((8 - left, 8 - top), char, font=font, fill=255)
-        tile = tile.rotate(_random.uniform(-28, 28), resample=Image.Resampling.BICUBIC,
+        tile = tile.rotate(_random.uniform(-22, 22), resample=Image.Resampling.BICUBIC,
                            expand=True)
         x = int(12 + index * step + _random.uniform(-3, 3) + (step - tile.width) / 2)
         y = int((height - tile.height) / 2 + _random.uniform(-6, 6))

@@ -74,8 +74,8 @@ def document(title: str, main: str) -> str:
         'For customs officers, importers and banks.</div></div>'
         f'<main id="main" class="wrap">{main}</main>'
         '<footer class="footer"><div class="wrap">'
-        '<p>This service shows what the issuing agencies recorded at the moment you ask. '
-        'It keeps no record of who asked.</p>'
+        '<p>This service shows what the issuing agencies have recorded at the moment you '
+        'ask.</p>'
         '<p>Customs systems: the same answer as JSON at <code>/api/v1/verify</code> '
         '(<a href="/docs">API documentation</a>); agencies\' seal certificates for offline '
         'checks at <code>/.well-known/origin-desk/seals.json</code>.</p>'
@@ -101,7 +101,7 @@ def _banner(answer: Answer) -> str:
         problem = answer.seal.problem if answer.seal else ""
         text = ("It was altered, damaged or not made by an issuing agency. Do not rely on "
                 "the certificate it came with."
-                + (f" Reason: {problem[:1].upper() + problem[1:]}." if problem else ""))
+                + (f" Reason: {problem.rstrip('.')}." if problem else ""))
     else:
         kind, mark = "alert", "✕"
         head = "No certificate with this number from this agency"
@@ -275,13 +275,16 @@ def verify_page(captcha: Captcha, *, number: str = "", agency: str = "",
 
 
 def qr_page(answer: Answer) -> str:
-    intro = ('<h1>Certificate of Origin — QR code check</h1>'
-             '<p class="lede">The QR code printed on the certificate carries its key details '
-             'under the issuing agency\'s seal. This page checks the seal and asks the '
-             'agency\'s records for the certificate\'s status now.</p>')
+    """The QR address's page: the verdict first (it is read on a phone), then what the
+    check was."""
+    about = ('<section class="aside"><h2>What was checked</h2>'
+             '<p>The QR code printed on the certificate carries its key details under the '
+             'issuing agency\'s seal. This page checked the seal and asked the agency\'s '
+             'records for the certificate\'s status now.</p></section>')
     more = ('<p class="more"><a href="/verify">Check another certificate by its number</a>'
             '</p>')
-    return document("QR code check", intro + qr_section(answer) + more)
+    return document("QR code check", '<h1>Certificate of Origin — QR code check</h1>'
+                    + qr_section(answer) + about + more)
 
 
 def too_many_page(retry_after: int) -> str:
@@ -319,8 +322,8 @@ code{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:.95em}
 .brand-sub{font-size:.85rem;opacity:.9}
 .band{background:#e3e9f1;color:var(--navy);font-size:.85rem;padding:6px 0;
 border-bottom:1px solid var(--line)}
-main{flex:1;padding-top:28px;padding-bottom:40px;width:100%}
-h1{font-size:1.9rem;line-height:1.2;margin:0 0 10px;color:var(--navy)}
+main.wrap{flex:1;padding-top:28px;padding-bottom:40px;width:100%}
+h1{font-size:1.9rem;line-height:1.2;margin:0 0 14px;color:var(--navy)}
 h2{font-size:1.25rem;margin:0 0 12px}
 .lede{font-size:1.05rem;color:var(--muted);margin:0 0 24px;max-width:40em}
 .card{background:#fff;border:1px solid var(--line);border-top:4px solid var(--navy2);
@@ -375,9 +378,11 @@ border-bottom:1px solid var(--line)}
 .checked{color:var(--muted);font-size:.9rem;margin:14px 0 0}
 .aside{border-left:5px solid var(--navy2);padding:4px 0 4px 18px;margin:8px 0 0}
 .aside h2{font-size:1.05rem;margin-bottom:4px}.aside p{margin:0;color:var(--muted)}
-.more{margin:0}
+.more{margin:18px 0 0}
 .footer{background:#1c2733;color:#d8dee6;font-size:.85rem;padding:18px 0}
 .footer a{color:#fff}.footer p{margin:4px 0}
 @media (max-width:600px){html{font-size:16px}.card,.result{padding:18px}
+h1{font-size:1.5rem}.banner-head{font-size:1.3rem}.banner{padding:14px}
+main.wrap{padding-top:18px}.wrap{padding:0 14px}
 .details .row{grid-template-columns:1fr;gap:2px}.brand-sub{display:none}}
 """
