@@ -389,6 +389,7 @@ class CertificateVerification:
     store_status: str  # what the store says of the number ("valid", "superseded by ...")
     signer: str
     report: Any  # the signing core's ValidationReport
+    offline: str = ""  # why the central store was not asked (then some checks are None)
 
 
 def qr_texts_in_pdf(pdf: bytes) -> list[str]:
@@ -446,20 +447,23 @@ def _page(reader: Any, index: int) -> Any:
 
 
 class Verifier:
-    """Certificate verification bound to the desk's central interface."""
+    """Certificate verification bound to the desk's central interface (None: an offline
+    desk, which checks the signature and a sealed QR against its cached trust list)."""
 
-    def __init__(self, central: CentralLink, config: Config) -> None:
+    def __init__(self, central: CentralLink | None, config: Config) -> None:
         self.central, self.config = central, config
 
     def verify_pdf(self, pdf: bytes) -> CertificateVerification:
         return verify_certificate_pdf(self.central, self.config, pdf)
 
     def status(self, number: str) -> Any:
-        return self.central.certificate_status(number=number.strip().upper())
+        from app.services.central import ensure_online
+
+        return ensure_online(self.central).certificate_status(number=number.strip().upper())
 
 
 def verify_certificate_pdf(
-    central: CentralLink | Engine, config: Config, pdf: bytes
+    central: CentralLink | Engine | None, config: Config, pdf: bytes
 ) -> CertificateVerification:
     """Every check an officer or a verifier wants, on a signed certificate PDF.
 
@@ -467,6 +471,11 @@ def verify_certificate_pdf(
     (the signing core's ``validate_pdf``), and the QR payload: sealed by an agency seal of
     the trust list (the central store's, else the desk's cached copy) or signed by a
     registered officer's key, and matching the certificate's data in this store.
+
+    Offline (``central`` None, or the central store cannot be reached) the signature, the
+    chain, the absence of later changes and a sealed QR (against the cached trust list)
+    are still checked; what needs the store (registered signer, the data, the status, an
+    officer-signed QR) is reported as not checked, and the result is not ``valid``.
     """
     from app.documents.qr_payload import (
         parse_qr_payload,
@@ -478,10 +487,18 @@ def verify_certificate_pdf(
     from app.signing.certificates import fingerprint
     from app.signing.policy import load_trust_roots
     from app.signing.validation import validate_pdf
+    from app.store.link import CentralUnavailable
 
-    central = as_central(central, config)
-    material = central.verification_material()
-    directory, signers = material.key_directory, material.signers
+    offline = "this desk is offline" if central is None else ""
+    directory: dict[bytes, Any] = {}
+    signers: dict[str, str] = {}
+    if central is not None:
+        central = as_central(central, config)
+        try:
+            material = central.verification_material()
+            directory, signers = material.key_directory, material.signers
+        except CentralUnavailable as exc:
+            offline = str(exc) or "the central store cannot be reached"
     qr: dict[str, Any] = {"passed": None, "detail": "", "number": None, "status": ""}
 
     def check_document(data: bytes) -> list[str]:
@@ -504,9 +521,11 @@ def verify_certificate_pdf(
             return [f"QR code: {exc}"]
         number = content.reference_number
         qr["number"] = number
-        data_in_store, status = central.certificate_record(number)
-        trust = seal_trust_list_for(central, config)
+        trust = seal_trust_list_for(None if offline else central, config)
         seal = trust.by_key_id(content.key_id) if trust and content.key_id else None
+        if offline:
+            return _check_offline(qr, payload, number, trust, seal)
+        data_in_store, status = central.certificate_record(number)
         if seal is not None:
             result = verify_sealed_payload(payload, trust, data=data_in_store)
             signed_by = f"sealed by the seal of {seal.agency_name or seal.agency}"
@@ -532,7 +551,7 @@ def verify_certificate_pdf(
     report = validate_pdf(
         pdf,
         trust_roots=load_trust_roots(config.trust_path),
-        is_registered=lambda der: fingerprint(der) in signers,
+        is_registered=None if offline else (lambda der: fingerprint(der) in signers),
         check_document=check_document,
     )
     sigs = report.signatures
@@ -555,6 +574,8 @@ def verify_certificate_pdf(
               "the signer's certificate chains to a trusted root" if all_of("trusted") else
               _first(sigs, "chain") or ("not checked: the signed content was altered"
                                         if sigs else "no signature")),
+        Check("Signer registered", None, f"not checked offline ({offline})")
+        if offline and sigs else
         Check("Signer registered", registered,
               f"{signer} ({email})" if registered else
               (f"{signer} is not a registered officer" if sigs else "no signature")),
@@ -570,7 +591,29 @@ def verify_certificate_pdf(
         store_status=qr["status"],
         signer=signer,
         report=report,
+        offline=offline,
     )
+
+
+def _check_offline(qr: dict[str, Any], payload: bytes, number: str, trust: Any,
+                   seal: Any) -> list[str]:
+    """The QR check of an offline desk: a sealed payload against the cached trust list."""
+    from app.services.seals import verify_sealed_payload
+
+    qr["status"] = "not checked: offline"
+    if seal is None:
+        qr.update(passed=None, detail="not checked offline: "
+                  + ("the code is not sealed by a seal of the cached trust list"
+                     if trust else "this desk has no cached seal trust list yet"))
+        return []
+    result = verify_sealed_payload(payload, trust)
+    if not result.valid:
+        qr.update(passed=False, detail=result.reason)
+        return [f"QR code: {result.reason}"]
+    qr.update(passed=True, detail=f"certificate {number}, sealed by the seal of "
+              f"{seal.agency_name or seal.agency} (offline: the cached trust list; the "
+              "certificate's data and status were not compared)")
+    return []
 
 
 def seal_trust_list_for(central: Any, config: Config) -> Any:

@@ -295,6 +295,29 @@ def test_a_sealed_batch_carries_url_qr_codes_that_verify_offline(
         other_data, _ = certificate_data_for(session, outcome.done[1][1].certificate_number)
     assert not verify_sealed_payload(payload, trust, data=other_data).valid
 
+    # an offline desk (no link, or a link that cannot reach the store) still checks the
+    # PAdES signature and the seal, against its cached trust list
+    from app.services.issuing import Verifier
+    from app.store.link import CentralUnavailable
+
+    class Unreachable:
+        def __getattr__(self, name: str) -> object:
+            def fail(*args: object, **kwargs: object) -> object:
+                raise CentralUnavailable("the central store cannot be reached")
+            return fail
+
+    for link in (None, Unreachable()):
+        report = Verifier(link, config).verify_pdf(pdfs[outcome.done[0][0]])  # type: ignore[arg-type]
+        checks = {c.name: c for c in report.checks}
+        assert report.offline and not report.valid
+        assert checks["Signature intact"].passed and checks["No change after signing"].passed
+        assert checks["Chain to a trusted root"].passed
+        assert checks["Signer registered"].passed is None
+        assert checks["QR code matches the document"].passed, checks
+        assert "offline" in checks["QR code matches the document"].detail
+    with pytest.raises(CentralUnavailable):
+        Verifier(None, config).status(outcome.done[0][1].certificate_number)
+
 
 def test_a_payload_sealed_by_an_unknown_key_or_another_agency_fails(
     seal, demo_engine, config, approved  # type: ignore[no-untyped-def]
