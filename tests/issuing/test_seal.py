@@ -430,3 +430,28 @@ def test_the_embedded_demo_seals_with_its_demo_seal(demo_engine, data_home, appr
     report = desk.verifier().verify_pdf(pdf)
     assert report.valid, report.checks
     assert "sealed by the seal of" in report.checks[-1].detail
+
+
+def test_the_sealer_serves_many_threads_with_one_session(seal, sealer) -> None:  # type: ignore[no-untyped-def]
+    """The central service seals from many request threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    public = seal.certificate.public_key()
+    label = sealer.seal_key("IGCC").label
+
+    def seal_one(i: int) -> tuple[bytes, bytes]:
+        message = f"payload {i}".encode()
+        return message, sealer.sign(label, message)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(seal_one, range(64)))
+    for message, signature in results:
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        public.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+    # a module re-initialised under it (a token rescan in the same process) costs a reopen
+    from app.signing.discovery import load_module
+
+    load_module(sealer.config.module, rescan=True)
+    assert len(sealer.sign(label, b"after a rescan")) == 64
