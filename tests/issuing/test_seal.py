@@ -455,3 +455,36 @@ def test_the_sealer_serves_many_threads_with_one_session(seal, sealer) -> None: 
 
     load_module(sealer.config.module, rescan=True)
     assert len(sealer.sign(label, b"after a rescan")) == 64
+
+
+def test_seal_commands(seal_config, demo_store, data_home, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from app.cli import main
+
+    settings = tmp_path / "hub.toml"  # the central service's settings file
+    settings.write_text(
+        '[server]\npublic_base_url = "https://coo.example.gov.in"\n\n[seal]\n'
+        f'module = "{seal_config["module"]}"\ntoken_label = "{SEAL_LABEL}"\n'
+        'pin_env = "OD_TEST_SEAL_PIN"\n')
+    assert main(["seal", "list"]) == 0
+    assert "no seal in the store" in capsys.readouterr().out
+    assert main(["seal", "create", "--agency", "IGCC", "--config", str(settings)]) == 0
+    out = capsys.readouterr().out
+    assert "Seal of IGCC created: key id" in out and "CN=IGCC QR seal" in out
+    assert main(["seal", "list"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("IGCC\t") and line.endswith("current")
+    assert main(["seal", "list", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert read_trust_list(document).seals[0].agency == "IGCC"
+    # refusals: one line, exit 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'module = "{seal_config["module"]}"\npin = "{SEAL_PIN}"\n')
+    for args, words in (
+        (["--agency", "NOPE", "--config", str(settings)], "no agency with code 'NOPE'"),
+        (["--agency", "IGCC", "--config", str(bad)], "seal configuration: pin:"),
+        (["--agency", "IGCC", "--config", str(tmp_path / "missing.toml")], "cannot be read"),
+        (["--agency", "IGCC"], "demo has no seal token"),
+    ):
+        assert main(["seal", "create", *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0] and SEAL_PIN not in err[0], err
