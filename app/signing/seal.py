@@ -102,8 +102,13 @@ class SealConfig:
     pin_env: str | None = None
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> SealConfig:
-        """Check ``raw`` (see the module doc); a bad key raises SealConfigError naming it."""
+    def from_dict(cls, raw: Mapping[str, Any], *,
+                  public_base_url: str | None = None) -> SealConfig:
+        """Check ``raw`` (see the module doc); a bad key raises SealConfigError naming it.
+        ``public_base_url`` stands in when ``raw`` has none (the service's settings keep it
+        in ``[server]``)."""
+        if isinstance(raw, Mapping) and public_base_url and "public_base_url" not in raw:
+            raw = {**raw, "public_base_url": public_base_url}
         if not isinstance(raw, Mapping):
             raise SealConfigError(
                 "seal configuration: expected a table with module, token_label, pin_file "
@@ -240,7 +245,9 @@ class Sealer:
     """Seals with the agencies' keys on one PKCS#11 token (see the module doc).
 
     ``Sealer.from_dict({"module": ..., "token_label": ..., "pin_file": ...,
-    "public_base_url": ...})``; nothing touches the module before the first use.
+    "public_base_url": ...})`` (or ``Sealer.from_dict(settings.seal,
+    public_base_url=settings.public_base_url)``); nothing touches the module before the
+    first use. :meth:`close` at the end of the process.
     """
 
     def __init__(self, config: SealConfig) -> None:
@@ -255,8 +262,9 @@ class Sealer:
         self._opened = False
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Sealer:
-        return cls(SealConfig.from_dict(raw))
+    def from_dict(cls, raw: Mapping[str, Any], *,
+                  public_base_url: str | None = None) -> Sealer:
+        return cls(SealConfig.from_dict(raw, public_base_url=public_base_url))
 
     @property
     def public_base_url(self) -> str:
