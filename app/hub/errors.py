@@ -33,6 +33,14 @@ STATUS = {
     "TooManyRequests": 429,
     "CentralUnavailable": 503,
     "SyncRefused": 403,
+    # the intake API (app.services.api_keys, app.services.intake)
+    "ApiKeyRefused": 401,
+    "IntakeNotFound": 404,
+    "IntakeRefused": 409,
+    "UnsupportedDocument": 415,
+    "IntakeInvalid": 422,
+    "IdempotencyKeyReused": 422,
+    "DocumentTooLarge": 413,
 }
 
 
@@ -64,8 +72,11 @@ def refusal(exc: UserFacingError, status: int | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
     if code == 429:
         headers = {"Retry-After": str(getattr(exc, "retry_after", 60))}
-    return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, status_code=code,
-                        headers=headers)
+    body: dict[str, object] = {"error": str(exc), "kind": type(exc).__name__}
+    problems = getattr(exc, "problems", None)  # field problems: as the 422 handler's
+    if problems:
+        body["problems"] = [{"field": p.field, "problem": p.problem} for p in problems]
+    return JSONResponse(body, status_code=code, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -16,7 +16,7 @@ import io
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Engine, func, select
@@ -50,6 +50,9 @@ from app.services.admin_rules import (
     mask_secret,
 )
 from app.store.central import session_factory
+
+if TYPE_CHECKING:
+    from app.services.api_keys import ApiKeyAdmin
 
 log = logging.getLogger(__name__)
 
@@ -454,6 +457,14 @@ class AgencyAdmin:
     def upload_target(self, kind: str, target_id: int) -> UploadTarget:
         """What the upload dialog shows about the office (stamp) or officer (signature)."""
         return upload_target(self, kind, target_id)
+
+    # --- intake API keys ------------------------------------------------------------------
+
+    def api_keys(self) -> ApiKeyAdmin:
+        """The agency's intake API keys (``app.services.api_keys.ApiKeyAdmin``)."""
+        from app.services.api_keys import ApiKeyAdmin
+
+        return ApiKeyAdmin(self)
 
     # --- the audit log -------------------------------------------------------------------
 
