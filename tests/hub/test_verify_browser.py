@@ -26,6 +26,17 @@ from tests.hub.verify_support import (
     install_oracle,
     set_status,
 )
+from tests.issuing.conftest import (  # noqa: F401 - fixtures
+    PIN,
+    approved,
+    ca,
+    config,
+    hsm,
+    make_token,
+    officer_id,
+    rsa_token,
+    trust_dir,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -36,27 +47,27 @@ pytestmark = pytest.mark.skipif(
     reason="needs chromium, chromium-driver and libnss3-tools (installers/system-packages.txt)")
 
 
-def _nss_home(folder: Path, ca: Path) -> Path:
+def _nss_home(folder: Path, ca_pem: Path) -> Path:
     """A HOME whose NSS database trusts the test CA (and nothing else of ours)."""
     database = folder / ".pki" / "nssdb"
     database.mkdir(parents=True)
     subprocess.run(["certutil", "-d", f"sql:{database}", "-N", "--empty-password"],
                    check=True, capture_output=True)
     subprocess.run(["certutil", "-d", f"sql:{database}", "-A", "-t", "C,,", "-n",
-                    "origin-desk-test-ca", "-i", str(ca)], check=True, capture_output=True)
+                    "origin-desk-test-ca", "-i", str(ca_pem)], check=True, capture_output=True)
     return folder
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    """``browser(ca)`` -> a headless Chromium trusting ``ca``; quit after the test."""
+    """``browser(ca_pem)`` -> a headless Chromium trusting that CA; quit after the test."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     drivers: list[Any] = []
 
-    def start(ca: Path, width: int = 1200, height: int = 1100) -> Any:
-        home = _nss_home(tmp_path / f"chromium-home-{len(drivers)}", ca)
+    def start(ca_pem: Path, width: int = 1200, height: int = 1100) -> Any:
+        home = _nss_home(tmp_path / f"chromium-home-{len(drivers)}", ca_pem)
         options = webdriver.ChromeOptions()
         for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", f"--window-size={width},{height}",
@@ -210,3 +221,84 @@ def test_the_qr_address_in_a_browser(demo_hub: Any, demo_engine: Engine, serve: 
     phone.get(f"{server.url}/v/{b64url(payload)}")
     assert verdict(phone) == "VALID"
     shot(phone, "qr-phone")
+
+
+def _qr_text_of(pdf: bytes, folder: Path) -> str:
+    """The QR text as a phone camera reads it: page 1 rendered by pdftoppm, zxing-cpp."""
+    import zxingcpp
+    from PIL import Image
+
+    folder.mkdir(exist_ok=True)
+    source = folder / "issued.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "100", "-f", "1", "-l", "1", "-png", str(source),
+                    str(folder / "page")], check=True)
+    [image] = list(folder.glob("page*.png"))
+    found = zxingcpp.read_barcodes(Image.open(image), formats=zxingcpp.BarcodeFormat.QRCode)
+    image.unlink()
+    assert len(found) == 1
+    return str(found[0].text)
+
+
+def test_issued_certificates_verify_in_a_browser(  # fixtures imported from tests/issuing
+        demo_hub: Any, demo_engine: Engine, serve: Any, browser: Any, hsm: Any,  # noqa: F811
+        rsa_token: Any, config: Any, officer_id: int, approved: Any,  # noqa: F811
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue with the agency seal, scan the QR code off the PDF, open it; issue an in-lieu
+    certificate, and the original's check says it is superseded by it."""
+    from selenium.webdriver.common.by import By
+    from sqlalchemy import select
+
+    from app.models import Application
+    from app.services.central import SqlCentral
+    from app.services.issuing import Issuer
+    from app.services.seals import create_seal
+    from app.signing.seal import Sealer
+
+    server = serve(demo_hub)
+    hsm.init_token("SEAL-VERIFY", pin="864209")
+    monkeypatch.setenv("OD_TEST_SEAL_PIN", "864209")
+    sealer = Sealer.from_dict({"module": hsm.module, "token_label": "SEAL-VERIFY",
+                               "pin_env": "OD_TEST_SEAL_PIN", "public_base_url": server.url})
+    try:
+        create_seal(demo_engine, sealer, "IGCC")
+        pdfs: dict[int, bytes] = {}
+        issuer = Issuer(SqlCentral(demo_engine, config, sealer=sealer), config, officer_id,
+                        on_issued=lambda issued, pdf: pdfs.__setitem__(issued.application_id,
+                                                                       pdf))
+
+        def issue(application_id: int) -> str:
+            outcome = issuer.run_batch([application_id], lambda info, warnings: PIN)
+            assert len(outcome.done) == 1, outcome.message
+            return str(outcome.done[0][1].certificate_number)
+
+        [in_lieu_id] = approved("in_lieu")
+        with demo_engine.connect() as connection:
+            original = connection.scalar(select(Application.original_certificate_number)
+                                         .where(Application.id == in_lieu_id))
+        set_status(demo_engine, original, "valid")  # in force until the in-lieu is issued
+
+        [first_id] = approved("non_preferential")
+        number = issue(first_id)
+        text = _qr_text_of(pdfs[first_id], tmp_path / "first")
+        assert text.startswith(f"{server.url}/v/")
+        driver = browser(server.ca)
+        driver.get(text)  # what a phone camera opens
+        assert verdict(driver) == "VALID"
+        assert driver.find_element(By.ID, "d-number").text == number
+        shot(driver, "issued-qr")
+
+        oracle = install_oracle(demo_hub)
+        driver.get(f"{server.url}/verify")
+        fill_and_submit(driver, oracle, original, "IGCC")
+        assert verdict(driver) == "VALID"
+
+        replacement = issue(in_lieu_id)
+        fill_and_submit(driver, oracle, original, "IGCC")
+        assert verdict(driver) == f"SUPERSEDED BY {replacement}"
+        shot(driver, "issued-superseded")
+        driver.get(_qr_text_of(pdfs[in_lieu_id], tmp_path / "in-lieu"))
+        assert verdict(driver) == "VALID"
+        assert driver.find_element(By.ID, "d-number").text == replacement
+    finally:
+        sealer.close()
