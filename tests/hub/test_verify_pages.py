@@ -602,9 +602,6 @@ def test_public_verification_through_the_services_role_on_postgresql(pg_hub: Any
     assert captcha_uses(owner) == 2
 
 
-@pytest.mark.xfail(reason="origin_desk_hub cannot read agencies as itself (row-level "
-                   "security; 0005's hub_reads policies do not cover agencies), so the "
-                   "store's seals come back without their agency", strict=False)
 def test_the_qr_address_through_the_services_role_on_postgresql(pg_hub: Any) -> None:
     from fastapi.testclient import TestClient
 
@@ -620,3 +617,6 @@ def test_the_qr_address_through_the_services_role_on_postgresql(pg_hub: Any) -> 
     with TestClient(create_app(pg_hub), base_url="https://testserver") as client:
         page = client.get(f"/v/{b64url(payload)}")
         assert verdict_of(page.text) == "VALID"
+        # the published trust list names the seal with its agency
+        seals = client.get("/.well-known/origin-desk/seals.json").json()["seals"]
+        assert [(s["agency"], s["key_id"]) for s in seals] == [("IGCC", seal.key_id.hex())]

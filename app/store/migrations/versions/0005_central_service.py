@@ -31,8 +31,9 @@ depends_on = None
 
 HUB = "origin_desk_hub"
 # tables with row-level security that the service reads as itself: sign-in (users), DSC
-# proof (dsc_registrations), the trust list and status look-ups (certificates)
-HUB_READS = ("users", "officer_offices", "dsc_registrations", "certificates")
+# proof (dsc_registrations), the trust list and status look-ups (certificates; agencies:
+# whose seal a key is, for the published trust list and the public QR check)
+HUB_READS = ("users", "officer_offices", "dsc_registrations", "certificates", "agencies")
 ADMIN_CREDENTIALS = (
     "GRANT SELECT (user_id, must_change, failed_attempts, locked_until, changed_at), "
     "INSERT, UPDATE ON user_credentials TO origin_desk_admin",
