@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -38,8 +37,8 @@ JSON = "application/json"
 async def _json(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw) if raw else {}
-    except (ValueError, UnicodeDecodeError):
+        return wire.loads(raw) if raw else {}
+    except WireError:
         raise WireError("The request body is not valid JSON.") from None
 
 
@@ -51,7 +50,7 @@ async def _as(officer: Officer, work: Callable[[], Any]) -> Any:
 
 
 def _answer(value: Any) -> Response:
-    return Response(json.dumps(value, separators=(",", ":")).encode("utf-8"), media_type=JSON)
+    return Response(wire.dumps(value), media_type=JSON)
 
 
 def _info(request: Request, officer: Officer) -> CentralInfo:

@@ -20,7 +20,6 @@ TLS: the service's certificate is checked against the system's store, or against
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import ssl
 import threading
@@ -42,6 +41,7 @@ from app.services.central_issuing import (
     RecordedIssue,
     Reservation,
 )
+from app.services.central_wire import WireError
 from app.store.link import CentralInfo, CentralUnavailable, Progress, PullBatch, SyncRefused
 from app.store.operations import Operation, OperationResult, Refused
 from app.store.pull_sql import ApplicationFilter
@@ -99,7 +99,7 @@ class HttpCentral:
 
     def _send(self, method: str, path: str, *, body: Any = None,
               params: dict[str, Any] | None = None, signed: bool = True) -> httpx.Response:
-        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        content = None if body is None else wire.dumps(body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
         for attempt in (1, 2):
             if signed:
@@ -122,8 +122,8 @@ class HttpCentral:
     def _json(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         response = self._send(method, path, body=body, **kwargs)
         try:
-            return response.json()
-        except ValueError:
+            return wire.loads(response.content)
+        except WireError:
             raise CentralUnavailable(
                 f"The central service at {self.base_url} answered {path} with something that "
                 "is not JSON; is central_url the service's address?") from None

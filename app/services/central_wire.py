@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from app.errors import UserFacingError
 from app.services.central import ApplicationState, CertificateStatusInfo
 from app.services.central_issuing import RecordedIssue, Reservation
@@ -32,6 +34,18 @@ MAX_IDS = 100_000
 
 class WireError(UserFacingError):
     """A value on the wire is not what the central interface expects."""
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes (orjson: a first sync's tens of MB several times faster)."""
+    return orjson.dumps(value)
+
+
+def loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise WireError("The body is not valid JSON.") from None
 
 
 # --- scalars -------------------------------------------------------------------------------
@@ -236,7 +250,7 @@ def pull_to_wire(batch: PullBatch) -> dict[str, Any]:
                         values[i] = encode(values[i])
                 out_rows.append(values)
         else:
-            out_rows = [list(row) for row in rows]
+            out_rows = rows  # tuples: orjson writes them as arrays
         tables.append({"name": name, "columns": list(columns), "types": types,
                        "rows": out_rows})
     return {"tables": tables,

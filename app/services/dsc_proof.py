@@ -75,3 +75,27 @@ def check_signature(certificate_der: bytes, message: bytes, signature: bytes) ->
     except (InvalidSignature, ValueError):
         raise DscProofRefused("The DSC signature of the sign-in challenge does not verify."
                               ) from None
+
+
+def token_prover(config: object, ask_pin: object) -> object:
+    """The desk's side: a callable that signs a sign-in challenge on the officer's token
+    (one PIN entry, the session closed at once) and gives (certificate DER, signature).
+    The service checks that the certificate is registered to the officer."""
+
+    def prove(message: bytes) -> tuple[bytes, bytes]:
+        from app.signing.discovery import choose_token, configured_modules, discover_tokens
+        from app.signing.token_session import open_token_session_from_config
+
+        paths, explicit = configured_modules(config)
+        discovery = discover_tokens(paths, explicit=explicit, rescan=True)
+        token = choose_token(discovery.tokens, getattr(config, "token_label", ""),
+                             discovery.module_paths)
+        candidates = {c.fingerprint for c in token.signing_candidates}
+        session = open_token_session_from_config(config, ask_pin=ask_pin,  # type: ignore[arg-type]
+                                                 registered_fingerprints=candidates)
+        try:
+            return session.certificate_der, session.sign_raw(message)
+        finally:
+            session.close()
+
+    return prove

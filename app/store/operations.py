@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
@@ -131,6 +131,10 @@ def apply_operations(
             if row["outcome"] == APPLIED and app is not None:
                 row["version_after"] = app.version
         session.execute(insert(applied_operations), new_rows)
+        # the version each applied operation left (after the flush that counted it)
+        after = {r["operation_id"]: r["version_after"] for r in new_rows}
+        results = [replace(r, version_after=after[r.operation_id])
+                   if r.operation_id in after and r.applied else r for r in results]
     return results
 
 
