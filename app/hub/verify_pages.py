@@ -24,6 +24,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from app.documents.qr_payload import QrPayloadError
 from app.hub import verify_html
@@ -138,7 +139,13 @@ async def verify_submit(request: Request) -> HTMLResponse:
         _limits(hub).page.check(_client(request))
     except TooManyRequests as exc:
         return _too_many_page(hub, exc)
-    form = await request.form(max_files=0, max_fields=10)
+    try:
+        form = await request.form(max_files=0, max_fields=10)
+    except HTTPException:  # too many fields, a file: not this page's form
+        _count(hub, "invalid_input")
+        return _html(verify_html.verify_page(
+            _captchas(hub).new(), problems=[Problem("number", "The form could not be "
+                                                    "read; fill it in again.")]), 400)
     fields = {k: (v if isinstance(v, str) else "")[:MAX_FORM_FIELD]
               for k, v in form.items()}
     return await run_in_threadpool(_answer_form, hub, fields)

@@ -240,6 +240,30 @@ def test_input_problems_one_line_each_and_the_captcha_kept(client: Any, oracle: 
         "An agency code has at most 16 characters."]
 
 
+@pytest.mark.parametrize("body", ["many fields", "a file", "huge", "json", "bad bytes"])
+def test_a_hostile_form_is_one_clear_refusal(client: Any, demo_hub: Any, demo_engine: Engine,
+                                            body: str) -> None:
+    uses = captcha_uses(demo_engine)
+    post = {
+        "many fields": lambda: client.post("/verify", data={f"f{i}": "x" for i in range(30)}),
+        "a file": lambda: client.post("/verify", files={"number": ("a.txt", b"IGCC")}),
+        "huge": lambda: client.post("/verify", data={
+            "number": "A" * 100_000, "agency": "IGCC", "captcha_token": "x" * 10_000,
+            "captcha_answer": "y" * 10_000}),
+        "json": lambda: client.post("/verify", json={"number": "IGCC/2026/0000001"}),
+        "bad bytes": lambda: client.post("/verify", content=b"\xff\xfe=\x00&number=%ff",
+                                         headers={"content-type":
+                                                  "application/x-www-form-urlencoded"}),
+    }[body]
+    refused = post()
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "There is a problem" in refused.text and 'id="verdict"' not in refused.text
+    assert token_of(refused.text)
+    assert captcha_uses(demo_engine) == uses
+    assert verifications(demo_hub, "valid") == 0
+
+
 def test_nothing_from_the_query_string_is_unescaped(client: Any) -> None:
     page = client.get("/verify", params={"number": '"><script>alert(1)</script>',
                                          "agency": "<b>x"})
