@@ -62,8 +62,10 @@ def install_acting(engine: Engine) -> None:
     """Make every connection checked out of ``engine`` act for the current request."""
 
     @event.listens_for(engine, "checkout")
-    def _act(dbapi_connection, _record, _proxy):  # type: ignore[no-untyped-def]
+    def _act(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
         acting = _acting.get()
+        if record.info.get("od_acting", "unset") == acting:
+            return  # this connection already acts so: no round trip
         cursor = dbapi_connection.cursor()
         try:
             if acting is None:
@@ -76,6 +78,7 @@ def install_acting(engine: Engine) -> None:
         finally:
             cursor.close()
         dbapi_connection.commit()
+        record.info["od_acting"] = acting
 
 
 @contextlib.contextmanager

@@ -32,13 +32,20 @@ WINDOW_SHOWN_HOOKS: list[Callable[[DeskWindow], None]] = []
 def _open_desk(
     config: Config, officer: str | None, progress: Callable[[str], None],
     ask_password: Callable[[str], str | None] | None = None,
+    ask_pin: Callable[..., str | None] | None = None,
 ) -> Desk:
     from app.logs import setup_logging  # on the worker: not needed to show a window
     from app.services.opening import open_desk
 
     setup_logging(config)
     progress("Opening the store…")
-    return open_desk(config, progress, ask_password, officer=officer, demo_signing=True)
+    prove_dsc = None
+    if ask_pin is not None and config.uses_central_service:
+        from app.services.dsc_proof import token_prover
+
+        prove_dsc = token_prover(config, ask_pin)  # asked only where the agency wants it
+    return open_desk(config, progress, ask_password, officer=officer, demo_signing=True,
+                     prove_dsc=prove_dsc)
 
 
 def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
@@ -102,14 +109,17 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
         if screenshot:
             window.queue_loaded.connect(lambda: _select_first_and_shoot(window, screenshot))
 
-    prompter = None
+    prompter = pin_prompter = None
     if not config.is_embedded:
         from app.views.password_prompt import PasswordPrompter
+        from app.views.pin_dialog import PinPrompter
 
         prompter = PasswordPrompter(window)
+        pin_prompter = PinPrompter(window, purpose="prove your DSC to the central service")
     run_task(
         lambda progress: _open_desk(config, officer, progress,
-                                    prompter.ask if prompter else None),
+                                    prompter.ask if prompter else None,
+                                    pin_prompter.ask if pin_prompter else None),
         opened,
         lambda exc: fail("store", exc),
         on_progress=window.show_progress,

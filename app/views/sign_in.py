@@ -45,6 +45,13 @@ class SignInDialog(QDialog):
         for user in self.users:
             offices = ", ".join(user.office_codes) or "all offices"
             self.combo.addItem(f"{user.full_name} — {user.role} ({offices})", user.email)
+        if store_label != "embedded demo":
+            # a desk's first sign-in knows nobody yet: the officer types their e-mail
+            self.combo.setEditable(True)
+            self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            if not self.users:
+                self.combo.setEditText("")
+            self.combo.lineEdit().setPlaceholderText("your e-mail address")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -60,7 +67,11 @@ class SignInDialog(QDialog):
         self.resize(480, 150)
 
     def chosen_email(self) -> str:
-        return str(self.combo.currentData())
+        typed = self.combo.currentText().strip()
+        index = self.combo.findText(typed)
+        if index >= 0:
+            return str(self.combo.itemData(index))
+        return typed
 
 
 class SignInFlow(QObject):
