@@ -77,7 +77,8 @@ def document(title: str, main: str) -> str:
         '<p>This service shows what the issuing agencies have recorded at the moment you '
         'ask.</p>'
         '<p>Customs systems: the same answer as JSON at <code>/api/v1/verify</code> '
-        '(<a href="/docs">API documentation</a>); agencies\' seal certificates for offline '
+        '(described in <a href="/openapi.json">the OpenAPI document</a>); agencies\' seal '
+        'certificates for offline '
         'checks at <code>/.well-known/origin-desk/seals.json</code>.</p>'
         '</div></footer></body></html>')
 
