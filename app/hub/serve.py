@@ -65,6 +65,10 @@ def run(settings: HubSettings, *, sealer: Any = None, engine: Any = None,
         log.warning("serving without TLS: put a TLS-terminating proxy in front")
     log.info("serving on %s:%s (public %s)", settings.host, settings.port,
              settings.public_base_url)
+    proxies: dict[str, Any] = {"proxy_headers": False}
+    if settings.trusted_proxies:
+        proxies = {"proxy_headers": True,
+                   "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config,
-                access_log=False, proxy_headers=False, server_header=False,
-                timeout_keep_alive=30, **ssl)
+                access_log=False, server_header=False, timeout_keep_alive=30,
+                **proxies, **ssl)

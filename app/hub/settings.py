@@ -8,6 +8,7 @@ Example (docs/HUB.md explains each key)::
     tls_certificate = "/etc/origin-desk/tls/fullchain.pem"
     tls_key = "/etc/origin-desk/tls/privkey.pem"
     secret_file = "/etc/origin-desk/hub.secret"   # same on every replica
+    trusted_proxies = ["10.0.0.5/32"]             # load balancers (X-Forwarded-For)
 
     [database]
     url = "postgresql+psycopg://origin_desk_hub@db.internal:5432/origin_desk"
@@ -71,6 +72,9 @@ class HubSettings:
     seal: dict[str, Any] = field(default_factory=dict, repr=False)
     trust_dir: Path | None = None  # roots that officers' DSCs must chain to
     metrics_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    # load balancers or reverse proxies whose X-Forwarded-For is believed (client
+    # addresses for rate limits and logs); empty: the connection's own address
+    trusted_proxies: tuple[str, ...] = ()
     source: str = ""
     demo: bool = False
 
@@ -127,7 +131,9 @@ def hub_settings_from_dict(raw: dict[str, Any], source: str, *,
         verify_per_minute=reader.number("limits", "verify_per_minute", 20, 1, 100_000),
         api_per_minute=reader.number("limits", "api_per_minute", 300, 1, 1_000_000),
         seal=dict(raw.get("seal", {})), trust_dir=reader.folder("server", "trust_dir"),
-        metrics_from=reader.networks("server", "metrics_from"), source=source,
+        metrics_from=reader.networks("server", "metrics_from"),
+        trusted_proxies=reader.networks("server", "trusted_proxies", default=()),
+        source=source,
     )
 
 
@@ -205,12 +211,13 @@ class _Reader:
             raise self._bad(section, key, f"names {path}, which is not a folder")
         return path
 
-    def networks(self, section: str, key: str) -> tuple[str, ...]:
+    def networks(self, section: str, key: str,
+                 default: tuple[str, ...] = ("127.0.0.1/32", "::1/128")) -> tuple[str, ...]:
         import ipaddress
 
         value = self._value(section, key)
         if value is None:
-            return ("127.0.0.1/32", "::1/128")
+            return default
         if not isinstance(value, list):
             raise self._bad(section, key, "must be a list of networks, e.g. [\"10.0.0.0/8\"]")
         for item in value:
