@@ -89,9 +89,10 @@ BEGIN
             'this request serves.', p_old.number) {DENY};
     END IF;
     IF p_old.status <> 'returned' OR p_new.status <> 'resubmitted' THEN
-        RAISE EXCEPTION '%', format('Application %s is %s: the intake API only resubmits an '
-            'application returned with a query.', p_old.number,
-            replace(p_old.status, '_', ' ')) {DENY};
+        RAISE EXCEPTION '%', format('Application %s cannot go from %s to %s through the '
+            'intake API: it only resubmits an application returned with a query.',
+            p_old.number, replace(p_old.status, '_', ' '), replace(p_new.status, '_', ' '))
+            {DENY};
     END IF;
     IF p_new.version IS DISTINCT FROM p_old.version + 1 THEN
         RAISE EXCEPTION '%', format('The resubmission of application %s must take its version '
@@ -127,7 +128,7 @@ BEGIN
         RAISE EXCEPTION '%', format('The intake API records only the filing, resubmission and '
             'documents of applications, not %s.', p_event.action) {DENY};
     END IF;
-    SELECT p.full_name || ' <' || p.email || '> (applicant, API key ' || k.prefix || ')'
+    SELECT p.full_name || ' <' || p.email || '> (applicant, API key odk_' || k.prefix || ')'
     INTO v_label
     FROM applications a JOIN applicants p ON p.id = a.applicant_id
     JOIN api_keys k ON k.id = od_intake_key_id() AND k.exporter_id = a.exporter_id
