@@ -26,9 +26,9 @@ from app.hub.observability import BodyLimit, HubMetrics, install_observability
 from app.hub.settings import HubSettings
 from app.services.central import SqlCentral
 from app.services.credentials import SignInPolicy
+from app.services.seals import TRUST_LIST_PATH
 
 log = logging.getLogger(__name__)
-TRUST_LIST_PATH = "/.well-known/origin-desk/seals.json"
 
 
 @dataclass

@@ -116,6 +116,8 @@ class CentralLink(SyncLink, Protocol):
 
     def certificate_record(self, number: str) -> tuple[Any, str]: ...
 
+    def seal_trust_list(self) -> dict[str, Any] | None: ...
+
 
 def _refusal(exc: DBAPIError) -> UserFacingError | None:
     """The officer-readable refusal raised by a central store function, if it is one."""

@@ -335,6 +335,14 @@ class HttpCentral:
         answer = self._json("GET", "/desk/v1/certificates/status", params=params)
         return wire.status_from_wire(wire.mapping(answer, "status").get("status"))
 
+    def seal_trust_list(self) -> dict[str, Any] | None:
+        """The agencies' seal certificates as the service publishes them (the desk caches
+        them so that sealed QR codes verify offline too)."""
+        from app.services.seals import TRUST_LIST_PATH
+
+        answer = self._json("GET", TRUST_LIST_PATH, signed=False)
+        return answer if isinstance(answer, dict) else None
+
     def certificate_record(self, number: str) -> tuple[Any, str]:
         from app.documents.certificate_json import certificate_data_from_dict
 

@@ -64,6 +64,8 @@ from app.signing.seal import SEAL_ALGORITHM, Sealer
 from app.store.hub_tables import agency_seals
 
 log = logging.getLogger(__name__)
+# where the central service publishes the trust list (no sign-in needed)
+TRUST_LIST_PATH = "/.well-known/origin-desk/seals.json"
 
 TRUST_LIST_FORMAT = "origin-desk/seal-trust-list/1"
 TRUST_LIST_FILE = "seals.json"

@@ -33,6 +33,7 @@ from tests.issuing.conftest import (  # noqa: F401 - fixtures
     rsa_token,
     trust_dir,
 )
+from tests.issuing.test_seal import seal, seal_config, sealer  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
@@ -125,3 +126,28 @@ def test_a_desk_goes_offline_when_the_service_stops(
     report = desk.sync.sync_now()
     assert not report.online and "cannot be reached" in report.error
     assert len(desk.queue(None)) == rows_before  # the copy goes on offline
+
+
+def test_a_desk_issues_sealed_certificates_through_the_service_and_verifies_offline(
+    tmp_path, serve, demo_engine, rsa_token, approved, seal, sealer  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:
+    from app.hub.app import make_hub
+    from app.services.issuing import qr_texts_in_pdf
+    from tests.hub.conftest import hub_settings
+
+    set_password(demo_engine, OFFICER_EMAIL)
+    server = serve(make_hub(hub_settings(tmp_path / "hub"), demo_engine, sealer=sealer))
+    desk = _desk(server, tmp_path)
+    desk.sign_in(OFFICER_EMAIL)
+    [app_id] = approved("non_preferential")
+    desk.sync.sync_now()
+    issued: list[Any] = []
+    outcome = desk.issuer(on_issued=lambda i, pdf: issued.append(pdf)).run_batch(
+        [app_id], lambda info, warnings: PIN)
+    assert len(outcome.done) == 1, outcome
+    [text] = qr_texts_in_pdf(issued[0])
+    assert text.startswith(sealer.public_base_url + "/v/")  # sealed by the service
+    verdict = desk.verifier().verify_pdf(issued[0])
+    assert verdict.valid, verdict.checks
+    cached = load_config().trust_path / "seals.json"
+    assert cached.is_file()  # fetched from the service's well-known address
