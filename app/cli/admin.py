@@ -340,7 +340,7 @@ def _key_issue(args: argparse.Namespace, admin: AgencyAdmin) -> int:
 
 
 def _key_list(args: argparse.Namespace, admin: AgencyAdmin) -> int:
-    for key in admin.api_keys().keys(include_revoked=not args.active):
+    for key in admin.api_keys().list_keys(include_revoked=not args.active):
         print(_key_line(key))
     return 0
 

@@ -468,13 +468,16 @@ class AgencyAdmin:
 
     # --- the audit log -------------------------------------------------------------------
 
-    def audit_log(self, limit: int = 500, entity_types: Sequence[str] = ("office", "user",
-                                                                           "agency")) -> list[AuditRow]:
+    def audit_log(self, limit: int = 500, entity_types: Sequence[str] = (
+            "office", "user", "agency", "api_key")) -> list[AuditRow]:
         """The agency's administrative events, newest first."""
+        from app.store.intake_tables import api_keys
+
         with self.sessions() as session:
             actor = self._actor(session)
             office_ids = select(Office.id).where(Office.agency_id == actor.agency_id)
             user_ids = select(User.id).where(User.agency_id == actor.agency_id)
+            key_ids = select(api_keys.c.id).where(api_keys.c.office_id.in_(office_ids))
             events = session.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.entity_type.in_(list(entity_types)))
@@ -483,6 +486,7 @@ class AgencyAdmin:
                     | ((AuditEvent.entity_type == "user") & AuditEvent.entity_id.in_(user_ids))
                     | ((AuditEvent.entity_type == "agency")
                        & (AuditEvent.entity_id == actor.agency_id))
+                    | ((AuditEvent.entity_type == "api_key") & AuditEvent.entity_id.in_(key_ids))
                 )
                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                 .limit(limit)
@@ -668,6 +672,16 @@ def _entity_names(session: Session, events: Sequence[AuditEvent]) -> dict[tuple[
         for aid, code in session.execute(
                 select(Agency.id, Agency.code).where(Agency.id.in_(agency_ids))):
             names[("agency", aid)] = f"Agency {code}"
+    key_ids = {e.entity_id for e in events if e.entity_type == "api_key"}
+    if key_ids:
+        from app.models import Exporter
+        from app.store.intake_tables import api_keys
+
+        for kid, prefix, iec in session.execute(
+                select(api_keys.c.id, api_keys.c.prefix, Exporter.iec)
+                .join(Exporter, Exporter.id == api_keys.c.exporter_id)
+                .where(api_keys.c.id.in_(key_ids))):
+            names[("api_key", kid)] = f"API key odk_{prefix}_… ({iec})"
     return names
 
 

@@ -149,7 +149,7 @@ class ApiKeyAdmin:
     def __init__(self, admin: AgencyAdmin) -> None:
         self.admin = admin
 
-    def keys(self, *, include_revoked: bool = True) -> list[ApiKeyRow]:
+    def list_keys(self, *, include_revoked: bool = True) -> list[ApiKeyRow]:
         """The keys of the agency's offices, newest first."""
         with self.admin.sessions() as session:
             actor = self.admin._actor(session)

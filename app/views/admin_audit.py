@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "user.activate": "User activated", "user.deactivate": "User deactivated",
     "user.offices": "Offices mapped", "user.signature": "Signature uploaded",
     "agency.email_domains": "E-mail domains changed",
+    "api_key.issue": "API key issued", "api_key.revoke": "API key revoked",
 }
 COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("When", lambda e: e.at.astimezone().strftime("%d %b %Y %H:%M:%S")),

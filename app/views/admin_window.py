@@ -1,5 +1,5 @@
 """AdminWindow: the agency administrator's window, with tabs Offices, Users, Stamps &
-signatures and Audit log. Opened instead of the officer's desk when an administrator
+signatures, Audit log and API keys. Opened instead of the officer's desk when an administrator
 signs in (see :func:`open_admin_window`)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
 
+from app.views.admin_api_keys import ApiKeysTab
 from app.views.admin_audit import AuditTab
 from app.views.admin_images import ImagesTab
 from app.views.admin_offices import OfficesTab
@@ -29,7 +30,7 @@ _shown: set[AdminWindow] = set()
 class AdminWindow(QMainWindow):
     """Shown at once; the agency and every tab load on workers."""
 
-    OFFICES, USERS, IMAGES, AUDIT = range(4)
+    OFFICES, USERS, IMAGES, AUDIT, API_KEYS = range(5)
     agency_loaded = Signal(object)  # the AgencyInfo
 
     def __init__(self, admin: AgencyAdmin, store_label: str = "",
@@ -43,17 +44,20 @@ class AdminWindow(QMainWindow):
         self.users_tab = UsersTab(admin)
         self.images_tab = ImagesTab(admin)
         self.audit_tab = AuditTab(admin)
+        self.api_keys_tab = ApiKeysTab(admin)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.offices_tab, "&Offices")
         self.tabs.addTab(self.users_tab, "&Users")
         self.tabs.addTab(self.images_tab, "&Stamps && signatures")
         self.tabs.addTab(self.audit_tab, "&Audit log")
+        self.tabs.addTab(self.api_keys_tab, "API &keys")
         self.setCentralWidget(self.tabs)
 
         # whatever changes, the other tabs show it when next looked at
         for tab in (self.offices_tab, self.images_tab):
             tab.changed.connect(self.reload_all)
+        self.api_keys_tab.changed.connect(self.audit_tab.reload)
         self.users_tab.action_finished.connect(lambda _m: self._reload_others(self.users_tab))
         self.tabs.currentChanged.connect(lambda _i: self._current_tab_reload())
 
@@ -76,7 +80,8 @@ class AdminWindow(QMainWindow):
         self.agency_loaded.emit(agency)
 
     def reload_all(self) -> None:
-        for tab in (self.offices_tab, self.users_tab, self.images_tab, self.audit_tab):
+        for tab in (self.offices_tab, self.users_tab, self.images_tab, self.audit_tab,
+                    self.api_keys_tab):
             tab.reload()
 
     def _reload_others(self, source: QWidget) -> None:
@@ -88,6 +93,8 @@ class AdminWindow(QMainWindow):
         tab = self.tabs.currentWidget()
         if tab is self.audit_tab:
             self.audit_tab.reload()
+        if tab is not self.api_keys_tab:  # a key just issued is not left on screen
+            self.api_keys_tab.forget_shown_key()
 
 
 def open_admin_window(
