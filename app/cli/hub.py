@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from app.hub.serve import demo_settings, run
+    from app.hub.serve import demo_settings, log_to_stderr, open_sealer, run
     from app.hub.settings import load_hub_settings
 
     config = load_config()
@@ -41,31 +41,17 @@ def run_serve(args: argparse.Namespace) -> int:
             raise UserFacingError("--port goes with --demo; set [server] listen in the file")
         settings = load_hub_settings(args.config)
         engine = None
-    sealer = open_sealer(settings, config, demo=args.demo, engine=engine)
+    sealer = None if settings.workers > 1 and not args.demo else \
+        open_sealer(settings, config, demo=args.demo)
     print(f"Origin Desk central service on {settings.public_base_url} "
           f"(OpenAPI docs at {settings.public_base_url}/docs); Ctrl+C stops it.", flush=True)
     if args.demo:
         print(f"Desks trust its TLS certificate with central_ca_file = "
               f"\"{config.data_dir / 'hub-demo' / 'tls' / 'ca.pem'}\"", flush=True)
-    _log_to_stderr()
-    run(settings, sealer=sealer, engine=engine, log_config=None)
+    log_to_stderr()
+    run(settings, sealer=sealer, engine=engine, log_config=None,
+        config_file=None if args.demo else args.config)
     return 0
-
-
-def _log_to_stderr() -> None:
-    """A service logs to standard error too (journald, container logs): the access log as
-    one JSON object per line, the rest as level and message."""
-    import sys
-
-    access = logging.StreamHandler(sys.stderr)
-    access.setFormatter(logging.Formatter("%(message)s"))
-    logging.getLogger("app.hub.access").addHandler(access)
-    logging.getLogger("app.hub.access").propagate = True
-    service = logging.StreamHandler(sys.stderr)
-    service.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    service.addFilter(lambda record: record.name != "app.hub.access")
-    for name in ("app", "uvicorn.error"):
-        logging.getLogger(name).addHandler(service)
 
 
 def _demo_engine(config: Config) -> Any:
@@ -75,19 +61,3 @@ def _demo_engine(config: Config) -> Any:
     engine = open_central(config, lambda message: log.info("%s", message))
     prepare_demo_signing(config, engine)  # the demo token and the demo seal
     return engine
-
-
-def open_sealer(settings: Any, config: Config, *, demo: bool, engine: Any) -> Any:
-    """The agency seal the service seals QR payloads with (None: desks' tokens sign them)."""
-    if demo:
-        from app.signing.demo_seal import demo_sealer
-
-        return demo_sealer(config)
-    if not settings.seal:
-        log.warning("no [seal] configured: QR codes are signed by the officers' tokens")
-        return None
-    from app.signing.seal import Sealer
-
-    raw = dict(settings.seal)
-    raw.setdefault("public_base_url", settings.public_base_url)
-    return Sealer.from_dict(raw)

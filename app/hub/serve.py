@@ -48,15 +48,66 @@ def load_settings(path: Path | None, config: Config, *, demo: bool) -> HubSettin
     return load_hub_settings(path)
 
 
+CONFIG_ENV = "ORIGIN_DESK_HUB_CONFIG"  # the file each worker process reads
+
+
+def open_sealer(settings: HubSettings, config: Config, *, demo: bool) -> Any:
+    """The agency seal the service seals QR payloads with (None: desks' tokens sign them)."""
+    if demo:
+        from app.signing.demo_seal import demo_sealer
+
+        return demo_sealer(config)
+    if not settings.seal:
+        log.warning("no [seal] configured: QR codes are signed by the officers' tokens")
+        return None
+    from app.signing.seal import Sealer
+
+    raw = dict(settings.seal)
+    raw.setdefault("public_base_url", settings.public_base_url)
+    return Sealer.from_dict(raw)
+
+
+def app_from_environment() -> Any:
+    """The application of one worker process (``[server] workers`` > 1): the settings file
+    named in ``ORIGIN_DESK_HUB_CONFIG``, its own engine and seal session."""
+    import os
+
+    from app.config import load_config
+    from app.hub.app import create_app, make_hub
+    from app.logs import setup_logging
+
+    config = load_config()
+    setup_logging(config)
+    log_to_stderr()
+    settings = load_hub_settings(Path(os.environ[CONFIG_ENV]))
+    return create_app(make_hub(settings, sealer=open_sealer(settings, config, demo=False)))
+
+
+def log_to_stderr() -> None:
+    """A service logs to standard error too (journald, container logs): the access log as
+    one JSON object per line, the rest as level and message."""
+    import sys
+
+    access = logging.StreamHandler(sys.stderr)
+    access.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("app.hub.access").addHandler(access)
+    service = logging.StreamHandler(sys.stderr)
+    service.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    service.addFilter(lambda record: record.name != "app.hub.access")
+    for name in ("app", "uvicorn.error"):
+        logging.getLogger(name).addHandler(service)
+
+
 def run(settings: HubSettings, *, sealer: Any = None, engine: Any = None,
-        log_config: Any = None) -> None:
-    """Serve until interrupted."""
+        log_config: Any = None, config_file: Path | None = None) -> None:
+    """Serve until interrupted: in this process, or in ``settings.workers`` processes
+    (each reads ``config_file`` and opens its own engine and seal session)."""
+    import os
+
     import uvicorn
 
     from app.hub.app import create_app, make_hub
 
-    hub = make_hub(settings, engine, sealer=sealer)
-    app = create_app(hub)
     ssl: dict[str, Any] = {}
     if settings.tls_certificate is not None:
         ssl = {"ssl_certfile": str(settings.tls_certificate),
@@ -65,10 +116,15 @@ def run(settings: HubSettings, *, sealer: Any = None, engine: Any = None,
         log.warning("serving without TLS: put a TLS-terminating proxy in front")
     log.info("serving on %s:%s (public %s)", settings.host, settings.port,
              settings.public_base_url)
-    proxies: dict[str, Any] = {"proxy_headers": False}
+    options: dict[str, Any] = {"proxy_headers": False}
     if settings.trusted_proxies:
-        proxies = {"proxy_headers": True,
+        options = {"proxy_headers": True,
                    "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config,
-                access_log=False, server_header=False, timeout_keep_alive=30,
-                **proxies, **ssl)
+    options.update(host=settings.host, port=settings.port, log_config=log_config,
+                   access_log=False, server_header=False, timeout_keep_alive=30, **ssl)
+    if settings.workers > 1 and config_file is not None:
+        os.environ[CONFIG_ENV] = str(Path(config_file).resolve())
+        uvicorn.run("app.hub.serve:app_from_environment", factory=True,
+                    workers=settings.workers, **options)
+        return
+    uvicorn.run(create_app(make_hub(settings, engine, sealer=sealer)), **options)

@@ -9,6 +9,7 @@ Example (docs/HUB.md explains each key)::
     tls_key = "/etc/origin-desk/tls/privkey.pem"
     secret_file = "/etc/origin-desk/hub.secret"   # same on every replica
     trusted_proxies = ["10.0.0.5/32"]             # load balancers (X-Forwarded-For)
+    workers = 2                                   # processes: about one per core
 
     [database]
     url = "postgresql+psycopg://origin_desk_hub@db.internal:5432/origin_desk"
@@ -75,6 +76,7 @@ class HubSettings:
     # load balancers or reverse proxies whose X-Forwarded-For is believed (client
     # addresses for rate limits and logs); empty: the connection's own address
     trusted_proxies: tuple[str, ...] = ()
+    workers: int = 1  # processes (one per core is a good start)
     source: str = ""
     demo: bool = False
 
@@ -133,6 +135,7 @@ def hub_settings_from_dict(raw: dict[str, Any], source: str, *,
         seal=dict(raw.get("seal", {})), trust_dir=reader.folder("server", "trust_dir"),
         metrics_from=reader.networks("server", "metrics_from"),
         trusted_proxies=reader.networks("server", "trusted_proxies", default=()),
+        workers=reader.number("server", "workers", 1, 1, 64),
         source=source,
     )
 
