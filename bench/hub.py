@@ -55,7 +55,8 @@ def run() -> dict[str, float]:
             _prepare(server.url("bench"))
             hub = HubProcess(work / "hub", hub_config(
                 work / "hub", server.url("bench", user="od_bench_hub"), free_port(),
-                limits={"verify_per_minute": 100_000, "api_per_minute": 1_000_000}))
+                limits={"verify_per_minute": 100_000, "api_per_minute": 1_000_000},
+                sign_in={"per_minute": 1000}))
             hub.start()
             try:
                 results.update(_sync_ratio(server, hub, email, work, OFFICE_APPS))

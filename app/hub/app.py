@@ -49,7 +49,8 @@ class Hub:
 def make_hub(settings: HubSettings, engine: Engine | None = None, *, sealer: Any = None) -> Hub:
     from app.hub.database import hub_engine
 
-    engine = engine or hub_engine(settings.database_url, settings.database_password)
+    engine = engine or hub_engine(settings.database_url, settings.database_password,
+                                  pool_size=settings.pool_size)
     config = Config(data_dir=Path("."),
                     trust_dir=str(settings.trust_dir) if settings.trust_dir else "")
     central = SqlCentral(engine, config, sealer=sealer)

@@ -57,12 +57,21 @@ def signed_in(request: Request) -> Officer:
     return Officer(user=user, identity=identity, token=token)
 
 
+IDENTITY_LIFE = 300.0  # seconds a replica trusts its cached login mapping of a user
+
+
 def _identity(hub: Hub, user: SessionUser) -> Acting | None:
-    cache: dict[tuple[int, str], Acting | None] = hub.extras.setdefault("acting", {})
+    import time
+
+    cache: dict[tuple[int, str], tuple[float, Acting | None]] = hub.extras.setdefault(
+        "acting", {})
     key = (user.user_id, user.role)
-    if key not in cache:
-        cache[key] = acting_identity(hub.engine, user.user_id, user.role)
-    return cache[key]
+    now = time.monotonic()
+    cached = cache.get(key)
+    if cached is None or now - cached[0] > IDENTITY_LIFE:
+        cached = (now, acting_identity(hub.engine, user.user_id, user.role))
+        cache[key] = cached
+    return cached[1]
 
 
 CurrentOfficer = Annotated[Officer, Depends(signed_in)]

@@ -88,12 +88,16 @@ def log_to_stderr() -> None:
     one JSON object per line, the rest as level and message."""
     import sys
 
+    from app.logs import RedactSecrets
+
     access = logging.StreamHandler(sys.stderr)
     access.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("app.hub.access").addHandler(access)
     service = logging.StreamHandler(sys.stderr)
     service.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     service.addFilter(lambda record: record.name != "app.hub.access")
+    for handler in (access, service):
+        handler.addFilter(RedactSecrets())
     for name in ("app", "uvicorn.error"):
         logging.getLogger(name).addHandler(service)
 

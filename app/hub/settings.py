@@ -19,6 +19,7 @@ Example (docs/HUB.md explains each key)::
     session_hours = 12
     max_failures = 5
     lockout_minutes = 15
+    per_minute = 10           # attempts per account; six times that per client address
 
     [limits]
     max_body_bytes = 26214400
@@ -48,6 +49,15 @@ from urllib.parse import urlsplit
 from app.errors import UserFacingError
 
 DEFAULT_PORT = 8443
+KNOWN_KEYS: dict[str, set[str]] = {
+    "server": {"listen", "public_base_url", "tls_certificate", "tls_key", "secret_file",
+               "secret_env", "secret", "trust_dir", "metrics_from", "trusted_proxies",
+               "workers"},
+    "database": {"url", "password_file", "password_env", "password", "pool_size"},
+    "sign_in": {"session_hours", "max_failures", "lockout_minutes", "per_minute"},
+    "limits": {"max_body_bytes", "verify_per_minute", "api_per_minute"},
+    "seal": set(),
+}
 
 
 class HubConfigError(UserFacingError):
@@ -77,6 +87,8 @@ class HubSettings:
     # addresses for rate limits and logs); empty: the connection's own address
     trusted_proxies: tuple[str, ...] = ()
     workers: int = 1  # processes (one per core is a good start)
+    pool_size: int = 8  # database connections per process (and as many more in bursts)
+    sign_in_per_minute: int = 10  # sign-in attempts per account (6 times that per address)
     source: str = ""
     demo: bool = False
 
@@ -96,11 +108,16 @@ def load_hub_settings(path: Path) -> HubSettings:
 def hub_settings_from_dict(raw: dict[str, Any], source: str, *,
                            base: Path | None = None) -> HubSettings:
     reader = _Reader(raw, source, base or Path.cwd())
-    known = {"server", "database", "sign_in", "limits", "seal"}
     for key in raw:
-        if key not in known:
+        if key not in KNOWN_KEYS:
             raise HubConfigError(f"{source}: unknown section [{key}] (known: "
-                                 + ", ".join(sorted(known)) + ")")
+                                 + ", ".join(sorted(KNOWN_KEYS)) + ")")
+        if key != "seal" and isinstance(raw[key], dict):  # the seal's keys: SealConfig
+            for name in raw[key]:
+                if name not in KNOWN_KEYS[key]:
+                    raise HubConfigError(
+                        f"{source}: [{key}] has an unknown key {name!r} (known: "
+                        + ", ".join(sorted(KNOWN_KEYS[key])) + ")")
     host, port = reader.listen()
     public = reader.url("server", "public_base_url", schemes=("https", "http"))
     cert = reader.path("server", "tls_certificate", required=False)
@@ -136,6 +153,8 @@ def hub_settings_from_dict(raw: dict[str, Any], source: str, *,
         metrics_from=reader.networks("server", "metrics_from"),
         trusted_proxies=reader.networks("server", "trusted_proxies", default=()),
         workers=reader.number("server", "workers", 1, 1, 64),
+        pool_size=reader.number("database", "pool_size", 8, 1, 200),
+        sign_in_per_minute=reader.number("sign_in", "per_minute", 10, 1, 10_000),
         source=source,
     )
 

@@ -29,6 +29,7 @@ from app.store.hub_tables import agency_sign_in_policies
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/desk/v1", tags=["desk sign-in"])
+ADDRESS_FACTOR = 6  # sign-ins per address per minute: this many times those per account
 
 
 class SignIn(BaseModel):
@@ -61,9 +62,25 @@ def challenge(request: Request) -> dict[str, str]:
     return {"nonce": make_nonce(hub_of(request).settings.secret)}
 
 
+def _limit(request: Request, email: str) -> None:
+    """Sign-in attempts per client address and per account: each costs an argon2id check
+    (tens of MB, a good fraction of a second), so they are rationed."""
+    from app.hub.rate_limit import RateLimiter
+
+    hub = hub_of(request)
+    per_account = hub.settings.sign_in_per_minute
+    limits = hub.extras.get("sign_in_limits")
+    if limits is None:  # an office behind one address: several officers at nine o'clock
+        limits = hub.extras.setdefault("sign_in_limits", (
+            RateLimiter(per_account * ADDRESS_FACTOR), RateLimiter(per_account)))
+    limits[0].check(request.client.host if request.client else "")
+    limits[1].check(email.strip().lower())
+
+
 @router.post("/sign-in", response_model=SignedIn, summary="Sign in; get a session token")
 def sign_in(body: SignIn, request: Request) -> SignedIn:
     hub = hub_of(request)
+    _limit(request, body.email)
     with acting_for(None), hub.central.sessions() as session:
         try:
             user = credentials.authenticate(session, body.email, body.password, hub.policy,
@@ -74,6 +91,7 @@ def sign_in(body: SignIn, request: Request) -> SignedIn:
             raise
         token, expires = credentials.open_session(
             session, user.id, hub.policy, client=body.client, dsc_fingerprint=fingerprint)
+        credentials.purge_ended_sessions(session, user.id)
         session.commit()
     hub.metrics.sign_ins.labels("signed_in").inc()
     log.info("user #%s signed in%s", user.id, " with DSC proof" if fingerprint else "")

@@ -225,6 +225,18 @@ def revoke_user_sessions(session: Session, user_id: int) -> int:
     return int(done.rowcount or 0)
 
 
+def purge_ended_sessions(session: Session, user_id: int,
+                         keep: dt.timedelta = dt.timedelta(days=30)) -> int:
+    """Forget the user's sessions that ended (expired or revoked) more than ``keep`` ago."""
+    from sqlalchemy import delete, or_
+
+    cutoff = utcnow() - keep
+    done = session.execute(delete(hub_sessions).where(
+        hub_sessions.c.user_id == user_id,
+        or_(hub_sessions.c.expires_at < cutoff, hub_sessions.c.revoked_at < cutoff)))
+    return int(done.rowcount or 0)
+
+
 def unlock(session: Session, user_id: int) -> None:
     session.execute(update(user_credentials).where(user_credentials.c.user_id == user_id)
                     .values(failed_attempts=0, locked_until=None))

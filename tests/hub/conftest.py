@@ -18,6 +18,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def hub_settings(tmp_path: Path, database_url: str = "sqlite:///unused", **extra: Any) -> Any:
+    extra.setdefault("sign_in", {"per_minute": 1000})  # tests sign in often; one tests the limit
     return hub_settings_for(tmp_path, database_url, **extra)
 
 

@@ -97,3 +97,37 @@ def test_bad_bodies_are_refused_with_422(client) -> None:
     assert malformed.status_code == 422
     missing = client.post("/desk/v1/sign-in", json={"email": "a@b.c"})
     assert missing.status_code == 422 and "password" in missing.json()["error"]
+
+
+def test_sign_in_attempts_are_rationed_per_account(tmp_path, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from app.hub.app import create_app, make_hub
+    from tests.hub.conftest import hub_settings
+
+    email = _officer(demo_engine)
+    set_password(demo_engine, email)
+    hub = make_hub(hub_settings(tmp_path, sign_in={"per_minute": 3, "max_failures": 100}),
+                   demo_engine)
+    with TestClient(create_app(hub), base_url="https://testserver") as client:
+        answers = [sign_in(client, email, "a wrong password").status_code for _ in range(3)]
+        assert answers == [401, 401, 401]
+        flood = sign_in(client, email)  # even the right password waits now
+        assert flood.status_code == 429 and int(flood.headers["Retry-After"]) > 0
+    from app.store.hub_tables import user_credentials
+
+    with demo_engine.connect() as connection:
+        failed = connection.execute(select(user_credentials.c.failed_attempts)).scalar()
+    assert failed == 3  # the refused attempt was not even checked
+
+
+def test_unknown_configuration_keys_are_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from app.hub.settings import HubConfigError
+    from tests.hub.conftest import hub_settings
+
+    with pytest.raises(HubConfigError, match=r"\[server\] has an unknown key 'lisen'"):
+        hub_settings(tmp_path, server={"lisen": "0.0.0.0:443"})
+    with pytest.raises(HubConfigError, match=r"secret must not be written in the file"):
+        hub_settings(tmp_path, server={"secret": "x" * 40})

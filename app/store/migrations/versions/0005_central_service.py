@@ -5,7 +5,7 @@ Both engines: ``user_credentials``, ``hub_sessions``, ``agency_sign_in_policies`
 ``captcha_uses`` and ``agency_seals`` (``app/store/hub_tables.py``).
 
 PostgreSQL: the group ``origin_desk_hub`` is the service's login (``origin-desk db
-grant-hub``). It owns no table and reaches the service's own tables through grants; for a
+grant --hub ROLE``). It owns no table and reaches the service's own tables through grants; for a
 request of a signed-in officer it runs ``SET ROLE origin_desk_officer`` (or ``_admin``) and
 names the user in the transaction setting ``od.acting_login``, so that the privileges, the
 row-level security policies, the triggers and the issuing functions of revisions 0003 and
