@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import Any
 
 from app.config import load_config
 from app.errors import UserFacingError
@@ -187,13 +188,24 @@ def run_sync(args: argparse.Namespace) -> int:
     from app.store.local import LocalStore
 
     config = load_config()
+    if config.uses_central_service and not args.email:
+        raise UserFacingError("Name yourself with --email: the central service signs you in.")
     local = LocalStore(config.local_store_path)
-    engine = central_engine(config, _ask)
+    link: Any
+    if config.uses_central_service:
+        from app.services.central_http import HttpCentral
+
+        link = HttpCentral(config.central_url, ca_file=config.central_ca_file,
+                           ask_password=_ask)
+        close = link.close
+    else:
+        engine = central_engine(config, _ask)
+        link, close = SqlCentralLink(engine), engine.dispose
     try:
-        service = SyncService(local, SqlCentralLink(engine), email=args.email)
+        service = SyncService(local, link, email=args.email)
         report = service.sync_now(lambda message: print(message, file=sys.stderr))
     finally:
-        engine.dispose()
+        close()
         local.close()
     print(report.summary)
     for entry in report.rejections:

@@ -151,3 +151,24 @@ def test_a_desk_issues_sealed_certificates_through_the_service_and_verifies_offl
     assert verdict.valid, verdict.checks
     cached = load_config().trust_path / "seals.json"
     assert cached.is_file()  # fetched from the service's well-known address
+
+
+def test_db_sync_works_through_the_service(
+    tmp_path, demo_hub, serve, demo_engine, monkeypatch, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    import keyring
+
+    from app.cli import main
+    from app.services.central_http import KEYRING_SERVICE
+
+    set_password(demo_engine, OFFICER_EMAIL)
+    server = serve(demo_hub)
+    monkeypatch.setenv("ORIGIN_DESK_CENTRAL_URL", server.url)
+    monkeypatch.setenv("ORIGIN_DESK_CENTRAL_CA_FILE", str(server.ca))
+    assert main(["db", "sync"]) == 2
+    assert "--email" in capsys.readouterr().err
+    assert main(["db", "sync", "--email", OFFICER_EMAIL]) == 2  # no password, no terminal
+    assert "no password" in capsys.readouterr().err
+    keyring.set_password(KEYRING_SERVICE, f"{OFFICER_EMAIL}@{server.url}", PASSWORD)
+    assert main(["db", "sync", "--email", OFFICER_EMAIL]) == 0
+    assert capsys.readouterr().out.startswith("Synced:")
