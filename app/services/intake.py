@@ -334,8 +334,16 @@ class Intake:
             raise IntakeNotFound(f"No application {number[:40]!r} filed under IEC {holder.iec}.")
         return application
 
+    def _office(self, session: Session, office_id: int) -> dict[str, str] | None:
+        if self.postgresql:  # the service reads no office row itself (0006_intake)
+            row = session.execute(text("SELECT code, name FROM od_intake_office(:o)"),
+                                  {"o": office_id}).first()
+        else:
+            row = session.execute(select(Office.code, Office.name)
+                                  .where(Office.id == office_id)).first()
+        return None if row is None else {"code": row.code, "name": row.name}
+
     def _status(self, session: Session, application: Application) -> dict[str, Any]:
-        office = session.get(Office, application.office_id)
         certificate = session.execute(
             select(Certificate.number, Certificate.issued_at, Certificate.status,
                    Certificate.superseded_by_number)
@@ -353,7 +361,7 @@ class Intake:
             "status": str(status),
             "status_label": status.label,
             "iec": _iec(session, application),
-            "office": {"code": office.code, "name": office.name} if office else None,
+            "office": self._office(session, application.office_id),
             "submitted_at": _iso(application.submitted_at),
             "waiting_since": _iso(application.waiting_since),
             "query": application.query_text if status in (S.RETURNED, S.RESUBMITTED) else None,

@@ -149,7 +149,8 @@ class ApiKeysTab(QWidget):
         index = self.office_combo.findData(chosen)
         self.office_combo.setCurrentIndex(max(index, 0))
         self._apply_filter()
-        for column, width in ((0, 130), (1, 110), (2, 230), (3, 70), (4, 200), (5, 230)):
+        for column, width in ((0, 150), (1, 110), (2, 230), (3, 70), (4, 200), (5, 240),
+                              (6, 140)):
             self.table.setColumnWidth(column, width)
         self.loaded.emit()
 

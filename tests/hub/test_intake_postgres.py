@@ -297,6 +297,11 @@ def test_the_service_role_is_held_to_the_key_it_serves(pg_hub: Any, api: Any, ow
         assert seen == [(facts.id,)]
         assert conn.execute("SELECT count(*) FROM applications WHERE id = %s",
                             (theirs,)).fetchone() == (0,)
+        # offices (and their gateway secrets) stay unread; their names come by function
+        assert conn.execute("SELECT count(*) FROM offices").fetchone() == (0,)
+        assert conn.execute("SELECT code FROM od_intake_office(%s)", (
+            conn.execute("SELECT office_id FROM applications WHERE id = %s",
+                         (mine,)).fetchone()[0],)).fetchone() == (facts.office_code,)
         conn.rollback()
         steps = [
             # another exporter's application, or a filing already decided

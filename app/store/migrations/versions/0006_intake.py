@@ -12,7 +12,8 @@ believe it only for a member of ``origin_desk_hub`` and only while the key is no
 The policies below (``TO origin_desk_hub``) then let the service:
 
 - read the applications of that key's exporter (and their goods, cost sheets, documents,
-  certificates, audit events, offices);
+  certificates, audit events; the code and name of their offices through
+  ``od_intake_office(id)``: offices themselves, with their gateway secrets, stay unread);
 - insert an application of that exporter only as just filed: status ``submitted`` at
   version 1, unclaimed, no query, reason or decision, an applicant user of the exporter,
   in the key's office;
@@ -77,6 +78,16 @@ CREATE FUNCTION od_intake_office_id() RETURNS integer
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
     RETURN (SELECT k.office_id FROM api_keys k WHERE k.id = od_intake_key_id());
+END $$;
+-- the code and name of the key's office or of an office holding one of its exporter's
+-- applications (the service never reads offices, and so their gateway secrets, itself)
+CREATE FUNCTION od_intake_office(p_office_id integer) RETURNS TABLE (code text, name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    RETURN QUERY SELECT o.code::text, o.name::text FROM offices o
+    WHERE o.id = p_office_id AND (o.id = od_intake_office_id() OR EXISTS (
+        SELECT 1 FROM applications a
+        WHERE a.office_id = o.id AND a.exporter_id = od_intake_exporter_id()));
 END $$;
 
 -- the service's own update of an application: only the exporter's resubmission
@@ -143,6 +154,7 @@ BEGIN
 END $$;
 """
 KEY_FUNCTIONS = ("od_intake_key_id()", "od_intake_exporter_id()", "od_intake_office_id()",
+                 "od_intake_office(integer)",
                  "od_intake_application_update(applications, applications)",
                  "od_intake_audit_event(audit_events)")
 
@@ -213,9 +225,6 @@ POLICIES: list[tuple[str, str, str, str, str, str | None, str | None]] = [
     ("audit_events", "intake_audit_write", "PERMISSIVE", "INSERT", HUB, None,
      f"entity_type = 'application' AND action IN {INTAKE_ACTIONS} AND actor_id IS NULL "
      "AND entity_id IN (SELECT a.id FROM applications a)"),
-    ("offices", "intake_office_read", "PERMISSIVE", "SELECT", HUB,
-     "id = (SELECT od_intake_office_id()) OR id IN (SELECT a.office_id FROM applications a)",
-     None),
     # the service authenticates any key presented; it only notes when a key was last used
     ("api_keys", "intake_key_read", "PERMISSIVE", "SELECT", HUB, "true", None),
     ("api_keys", "intake_key_used", "PERMISSIVE", "UPDATE", HUB, "revoked_at IS NULL",
