@@ -454,3 +454,46 @@ def test_a_flood_past_the_rate_limit(demo_engine: Engine, facts: Any, key: str,
         # without a key the same address is counted too (before any key is looked at)
         assert client.get(f"/api/v1/applications/{number}").status_code == 429
         assert snapshot(demo_engine) == before
+
+
+def test_the_rate_is_counted_per_key_across_addresses(demo_engine: Engine, facts: Any,
+                                                      key: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.hub.app import create_app, make_hub
+
+    hub = make_hub(hub_settings(tmp_path, limits={"api_per_minute": 3}), demo_engine)
+    other_key = issue_key(demo_engine, exporter_facts(demo_engine, not_id=facts.id).iec).key
+    app = create_app(hub)
+    url = "/api/v1/applications/APP-1999-999999"
+    with TestClient(app, base_url="https://testserver", client=("203.0.113.7", 1)) as first, \
+            TestClient(app, base_url="https://testserver", client=("198.51.100.9", 1)) as second:
+        assert [first.get(url, headers=auth(key)).status_code for _ in range(2)] == [404, 404]
+        assert second.get(url, headers=auth(key)).status_code == 404  # the key's third
+        refused = second.get(url, headers=auth(key))
+        assert refused.status_code == 429  # the key's budget, not the address's
+        assert second.get(url, headers=auth(other_key)).status_code == 404
+
+
+def test_a_retry_that_loses_the_race_gets_the_recorded_answer(
+        client: Any, demo_engine: Engine, facts: Any, key: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.services.intake import Intake
+
+    headers = {**auth(key), "Idempotency-Key": "race-2"}
+    first = client.post("/api/v1/applications", json=filing("back_to_back", facts),
+                        headers=headers)
+    recorded = Intake._recorded
+    looked: list[str] = []
+
+    def not_yet(self: Any, holder: Any, idempotency_key: str, digest: str) -> Any:
+        looked.append(idempotency_key)  # the first look comes before the other commit
+        return None if len(looked) == 1 else recorded(self, holder, idempotency_key, digest)
+
+    monkeypatch.setattr(Intake, "_recorded", not_yet)
+    before = snapshot(demo_engine)
+    second = client.post("/api/v1/applications", json=filing("back_to_back", facts),
+                         headers=headers)
+    assert second.status_code == 201 and second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true" and len(looked) == 2
+    assert snapshot(demo_engine) == before

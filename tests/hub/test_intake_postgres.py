@@ -383,3 +383,22 @@ def test_officers_still_cannot_resubmit_or_file(pg_hub: Any, api: Any, owner: En
                  "fob_value) SELECT %s, 99, 'x', '520512', 1, 'KGS', 1, 1, 'box', '', 1",
                  returned)
     assert snapshot(owner) == before
+
+
+def test_a_retry_racing_the_first_request_files_once(pg_hub: Any, serve: Any, owner: Engine,
+                                                     facts: Any, issued: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = serve(pg_hub)
+    before = pg_hub.extras["central"].scalar("SELECT count(*) FROM applications")
+
+    def send(_i: int) -> httpx.Response:
+        with httpx.Client(base_url=server.url, verify=_tls(server), timeout=30) as client:
+            return client.post("/api/v1/applications", json=filing("preferential", facts),
+                               headers={**auth(issued.key), "Idempotency-Key": "race-1"})
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["number"] for a in answers}) == 1
+    assert pg_hub.extras["central"].scalar("SELECT count(*) FROM applications") == before + 1
