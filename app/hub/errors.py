@@ -74,8 +74,9 @@ def refusal(exc: UserFacingError, status: int | None = None) -> JSONResponse:
         headers = {"Retry-After": str(getattr(exc, "retry_after", 60))}
     body: dict[str, object] = {"error": str(exc), "kind": type(exc).__name__}
     problems = getattr(exc, "problems", None)  # field problems: as the 422 handler's
-    if problems:
-        body["problems"] = [{"field": p.field, "problem": p.problem} for p in problems]
+    if isinstance(problems, list | tuple) and problems:
+        body["problems"] = [{"field": str(getattr(p, "field", "")),
+                             "problem": str(getattr(p, "problem", p))} for p in problems]
     return JSONResponse(body, status_code=code, headers=headers)
 
 

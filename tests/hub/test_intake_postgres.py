@@ -190,8 +190,11 @@ def test_hostile_requests_over_tls_change_nothing(pg_hub: Any, api: Any, owner: 
     revoked = issue_key(pg_hub.extras["central"].engine_for(ADMIN), facts.iec)
     from app.services.admin import AgencyAdmin
 
-    AgencyAdmin.for_email(pg_hub.extras["central"].engine_for(ADMIN), ADMIN) \
-        .api_keys().revoke(revoked.row.prefix)
+    administrator = AgencyAdmin.for_email(pg_hub.extras["central"].engine_for(ADMIN), ADMIN)
+    administrator.api_keys().revoke(revoked.row.prefix)
+    assert [e.action for e in administrator.audit_log()[:2]] == ["api_key.revoke",
+                                                                 "api_key.issue"]
+    assert [k.active for k in administrator.api_keys().list_keys()] == [False, True, True]
     number = api.post("/api/v1/applications", json=filing("non_preferential", facts),
                       headers={**auth(issued.key), "Idempotency-Key": "k-1"}).json()["number"]
     before = snapshot(owner)
