@@ -45,7 +45,10 @@ def test_every_setting_has_an_environment_override(monkeypatch: pytest.MonkeyPat
     [
         ("WAITING_LIMIT_HOURS", "soon", "ORIGIN_DESK_WAITING_LIMIT_HOURS is 'soon'; expected a whole number from 1 to 720"),
         ("OFFLINE", "maybe", "expected true or false"),
-        ("CENTRAL_URL", "db.example.org", "expected a SQLAlchemy URL"),
+        ("CENTRAL_URL", "db.example.org", "or a SQLAlchemy URL"),
+        ("CENTRAL_URL", "http://hub.example.org", "over TLS only"),
+        ("CENTRAL_URL", "https://user@hub.example.org", "no user, query or fragment"),
+        ("CENTRAL_CA_FILE", "/no/such/ca.pem", "an existing file"),
         ("LOG_LEVEL", "LOUD", "expected one of DEBUG"),
         ("SYNC_INTERVAL_SECONDS", "1", "from 5 to 3600"),
     ],

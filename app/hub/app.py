@@ -71,8 +71,9 @@ def create_app(hub: Hub) -> FastAPI:
     )
     app.state.hub = hub
     install_error_handlers(app)
-    install_observability(app, hub.metrics, hub.settings.max_body_bytes)
+    # added first, so inside the access log: a refused body is logged and counted too
     app.add_middleware(BodyLimit, limit=hub.settings.max_body_bytes)
+    install_observability(app, hub.metrics)
     _health_routes(app, hub)
     for module in ROUTER_MODULES:
         router = _router(module)

@@ -48,7 +48,7 @@ def _route(request: Request) -> str:
     return getattr(route, "path", None) or "(unmatched)"
 
 
-def install_observability(app: FastAPI, metrics: HubMetrics, max_body: int) -> None:
+def install_observability(app: FastAPI, metrics: HubMetrics) -> None:
     @app.middleware("http")
     async def _observe(request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -58,13 +58,7 @@ def install_observability(app: FastAPI, metrics: HubMetrics, max_body: int) -> N
         metrics.in_flight.inc()
         status = 500
         try:
-            declared = request.headers.get("content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > max_body):
-                response = refusal(TooLarge(
-                    f"The request body is larger than this service accepts ({max_body:,} "
-                    "bytes)."))
-            else:
-                response = await call_next(request)
+            response = await call_next(request)
             status = response.status_code
             response.headers["X-Request-Id"] = request_id
             return response
@@ -84,8 +78,11 @@ def install_observability(app: FastAPI, metrics: HubMetrics, max_body: int) -> N
 
 
 class BodyLimit:
-    """Refuse (413) a request body past ``limit`` bytes, declared or streamed (chunked):
-    the handler reading it gets TooLarge, which the error handlers answer 413."""
+    """Refuse (413) a request body past ``limit`` bytes, declared or streamed (chunked).
+
+    A declared length past the limit is refused before anything is read. A body without a
+    declared length is read here first, up to the limit, and handed on in one piece, so
+    that the refusal never depends on how a route parses its body."""
 
     def __init__(self, app, limit: int) -> None:  # type: ignore[no-untyped-def]
         self.app, self.limit = app, limit
@@ -93,16 +90,39 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        seen = 0
-
-        async def limited_receive():  # type: ignore[no-untyped-def]
-            nonlocal seen
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.limit:
+                return await self._refuse(scope, receive, send)
+            return await self.app(scope, receive, send)
+        if headers.get(b"transfer-encoding") is None:
+            return await self.app(scope, receive, send)
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise TooLarge("The request body is larger than this service accepts "
-                                   f"({self.limit:,} bytes).")
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                return await self._refuse(scope, receive, send)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        await self.app(scope, limited_receive, send)
+        async def replay():  # type: ignore[no-untyped-def]
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        response = refusal(TooLarge(
+            f"The request body is larger than this service accepts ({self.limit:,} bytes)."))
+        await response(scope, receive, send)

@@ -105,3 +105,17 @@ def test_hostile_desk_requests_through_the_services_role_on_postgresql(pg_hub) -
         _hostile(client, auth, foreign)
         after = _snapshot(owner)
     assert after[:3] == before[:3] and after[4] == before[4]
+
+
+def test_an_oversized_chunked_body_is_refused_before_any_route_reads_it(client) -> None:  # type: ignore[no-untyped-def]
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(30):
+            yield b" " * (1024 * 1024)
+
+    answer = client.post("/desk/v1/sign-in", content=chunks(),
+                         headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413 and answer.json()["kind"] == "TooLarge"
+    small = client.post("/desk/v1/sign-in", content=iter([b'{"email": "a@b.c", ',
+                                                          b'"password": "x"}']),
+                        headers={"Content-Type": "application/json"})
+    assert small.status_code == 401  # a small chunked body reaches the route whole

@@ -148,6 +148,9 @@ def upgrade() -> None:
     op.execute("GRANT EXECUTE ON FUNCTION od_login_name() TO origin_desk_officer, "
                f"origin_desk_admin, {HUB}")
     _rewrite_functions("session_user", "od_login_name()")
+    # a member (to SET ROLE for the officer it acts for) that does not inherit: as itself
+    # the service has only what is granted to it below
+    op.execute(f"ALTER ROLE {HUB} NOINHERIT")
     op.execute(f"GRANT origin_desk_officer, origin_desk_admin TO {HUB}")
     op.execute(f"GRANT USAGE ON SCHEMA public TO {HUB}")
     op.execute("DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO "
