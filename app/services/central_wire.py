@@ -240,17 +240,14 @@ def pull_to_wire(batch: PullBatch) -> dict[str, Any]:
     tables = []
     for name, columns, rows in batch.tables:
         types = [_column_type(rows, i) for i in range(len(columns))]
-        coded = [(i, _ENCODERS[t]) for i, t in enumerate(types) if t]
-        if coded:
-            out_rows = []
-            for row in rows:
-                values = list(row)
-                for i, encode in coded:
-                    if values[i] is not None:
-                        values[i] = encode(values[i])
-                out_rows.append(values)
-        else:
-            out_rows = rows  # tuples: orjson writes them as arrays
+        out_rows: Any = rows  # tuples: orjson writes them as arrays
+        if rows and any(types):  # typed columns re-coded column by column (zip is C)
+            values = list(zip(*rows, strict=True))
+            for i, kind in enumerate(types):
+                if kind:
+                    encode = _ENCODERS[kind]
+                    values[i] = tuple(None if v is None else encode(v) for v in values[i])
+            out_rows = list(zip(*values, strict=True))
         tables.append({"name": name, "columns": list(columns), "types": types,
                        "rows": out_rows})
     return {"tables": tables,
@@ -273,10 +270,11 @@ def pull_from_wire(raw: Any) -> PullBatch:
                 or not isinstance(rows, list):
             raise WireError(f"pull.tables[{t}] ({name}): columns, types and rows disagree")
         coded = [(i, _DECODERS[k]) for i, k in enumerate(types) if k]
+        width = len(columns)
         out: list[tuple[Any, ...]] = []
         try:
-            for row in rows:
-                if not isinstance(row, list) or len(row) != len(columns):
+            for row in rows:  # the JSON arrays are ours to change: decoded in place
+                if not isinstance(row, list) or len(row) != width:
                     raise WireError(f"pull.tables[{t}] ({name}): a row has the wrong width")
                 for i, decode in coded:
                     if row[i] is not None:
