@@ -53,17 +53,26 @@ CONFIG_ENV = "ORIGIN_DESK_HUB_CONFIG"  # the file each worker process reads
 
 def open_sealer(settings: HubSettings, config: Config, *, demo: bool) -> Any:
     """The agency seal the service seals QR payloads with (None: desks' tokens sign them)."""
+    from app.signing.seal import Sealer
+
     if demo:
         from app.signing.demo_seal import demo_sealer
 
-        return demo_sealer(config)
+        sealer = demo_sealer(config)
+        if sealer is None or sealer.public_base_url == settings.public_base_url:
+            return sealer
+        # serve --demo --port N: the QR codes name the address actually served
+        raw = {**sealer.config.to_dict(), "public_base_url": settings.public_base_url}
+        sealer.close()
+        return Sealer.from_dict(raw)
     if not settings.seal:
         log.warning("no [seal] configured: QR codes are signed by the officers' tokens")
         return None
-    from app.signing.seal import Sealer
-
     raw = dict(settings.seal)
     raw.setdefault("public_base_url", settings.public_base_url)
+    folder = Path(settings.source).parent if settings.source else Path.cwd()
+    if isinstance(raw.get("pin_file"), str) and not Path(raw["pin_file"]).is_absolute():
+        raw["pin_file"] = str(folder / raw["pin_file"])  # like [server] paths: by the file
     return Sealer.from_dict(raw)
 
 
