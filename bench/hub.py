@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import ssl
 import statistics
 import sys
 import tempfile
@@ -136,7 +137,7 @@ def _hammer(url: str, ca: Path, paths: list[str], clients: int, seconds: float) 
     stop = time.monotonic() + seconds
 
     def client(index: int) -> None:
-        with httpx.Client(base_url=url, verify=str(ca), timeout=30) as http:
+        with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(ca)), timeout=30) as http:
             k = index
             while time.monotonic() < stop:
                 try:

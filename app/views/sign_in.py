@@ -35,11 +35,14 @@ class SignInDialog(QDialog):
         # officers first: most people at a desk are issuing officers
         self.users = sorted((u for u in users if u.status == "active"),
                             key=lambda u: (u.role != "officer", u.full_name))
-        intro = QLabel(
-            f"<b>Origin Desk</b> · {store_label}<br>Choose who you are. "
-            + ("The demo needs no password; its signing token's PIN is 123456."
-               if store_label == "embedded demo" else "The central store asks for your login.")
-        )
+        if store_label == "embedded demo":
+            ask = "Choose who you are. The demo needs no password; its signing token's PIN is 123456."
+        elif self.users:
+            ask = "Choose or type your e-mail address. The central store asks for your password."
+        else:
+            ask = ("Type your e-mail address: this desk has not synced yet. The central store "
+                   "asks for your password.")
+        intro = QLabel(f"<b>Origin Desk</b> · {store_label}<br>{ask}")
         intro.setWordWrap(True)
         self.combo = QComboBox()
         for user in self.users:

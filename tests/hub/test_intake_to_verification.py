@@ -8,6 +8,7 @@ check says "superseded by ..."; an unknown number gets the alert."""
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def test_filed_reviewed_issued_and_verified_abroad(
     key = str(issue_key(demo_engine, facts.iec, label="exporter ERP").key)
 
     # the exporter's system files the application over HTTPS
-    with httpx.Client(base_url=server.url, verify=str(server.ca)) as exporter:
+    with httpx.Client(base_url=server.url, verify=ssl.create_default_context(cafile=str(server.ca))) as exporter:
         filed = exporter.post("/api/v1/applications", json=filing("non_preferential", facts),
                               headers={**auth(key), "Idempotency-Key": "erp-0001"})
         assert filed.status_code == 201, filed.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -129,7 +130,7 @@ class HubProcess:
             stdout=subprocess.DEVNULL, stderr=open(self.folder / "serve.log", "wb"),  # noqa: SIM115
             env=env)
         deadline = time.monotonic() + 60
-        with httpx.Client(verify=str(self.ca)) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(self.ca))) as client:
             while True:
                 try:
                     if client.get(self.url + "/readyz").status_code == 200:
