@@ -192,7 +192,11 @@ class Desk:
         central = self.central()
         engine = getattr(central, "engine", None)
         if engine is None:
-            raise UserFacingError("Administration through this central store is not available.")
+            raise UserFacingError(
+                "Administration works on the central store's database, and this desk reaches "
+                "the central store through the central service. Administer from a desk or "
+                "with 'origin-desk admin' where central_url is the database "
+                "(postgresql+psycopg://...) and you have an administrator's login.")
         return AgencyAdmin(engine, self._officer_id())
 
     @property

@@ -61,6 +61,11 @@ def central_engine(config: Config, ask_password: AskPassword | None = None) -> E
 
     The password comes from the OS keyring, else from ``ask_password`` (a prompt), never
     from a file; TLS parameters ride in the URL's query (see ``app.store.connection``)."""
+    if config.uses_central_service:
+        raise ConnectionSettingsError(
+            f"central_url {config.central_url} is the central service, not a database: this "
+            "needs a database login. Name the store with --url (or ORIGIN_DESK_CENTRAL_URL) "
+            "as postgresql+psycopg://you@host/db, on a machine that may reach it.")
     if config.is_embedded:
         path = config.demo_store_path
         if path.exists():

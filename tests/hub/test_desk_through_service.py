@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.config import load_config
+from app.errors import UserFacingError
 from app.models import Certificate
 from app.services.central_http import HttpCentral
 from app.services.offline_desk import LocalDesk
@@ -172,3 +173,20 @@ def test_db_sync_works_through_the_service(
     keyring.set_password(KEYRING_SERVICE, f"{OFFICER_EMAIL}@{server.url}", PASSWORD)
     assert main(["db", "sync", "--email", OFFICER_EMAIL]) == 0
     assert capsys.readouterr().out.startswith("Synced:")
+
+
+def test_administration_says_it_needs_the_database(
+    tmp_path, demo_hub, serve, demo_engine, monkeypatch, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    from app.cli import main
+
+    server = serve(demo_hub)
+    monkeypatch.setenv("ORIGIN_DESK_CENTRAL_URL", server.url)
+    assert main(["admin", "--as", "admin@igcc.org.in", "offices"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is the central service, not a database" in err[0]
+    set_password(demo_engine, "admin@igcc.org.in")
+    desk = _desk(server, tmp_path)
+    desk.sign_in("admin@igcc.org.in")
+    with pytest.raises(UserFacingError, match="works on the central store's database"):
+        desk.admin()
