@@ -121,8 +121,23 @@ def open_central(config: Config, progress: Callable[[str], None] | None = None) 
     if config.is_embedded:
         from app.signing.demo_token import activate_demo_token
 
+        _upgrade_demo(engine, progress)
         activate_demo_token(config)  # points SOFTHSM2_CONF at the demo token, if there is one
     return engine
+
+
+def _upgrade_demo(engine: Engine, progress: Callable[[str], None] | None) -> None:
+    """The embedded demo is this release's own store: one made by an older release is
+    brought to this release's schema (no administrator to ask)."""
+    from app.store.schema import current_revision, head_revision, upgrade
+
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+    if revision is not None and revision != head_revision():
+        log.info("upgrading the demo store from %s", revision)
+        if progress:
+            progress("Upgrading the demo store…")
+        upgrade(engine)
 
 
 class Desk:
