@@ -44,7 +44,9 @@ class Rect:
 @dataclass(frozen=True)
 class CheckOption:
     label: str
-    ticked_when: str = ""  # a kind ("back_to_back", "in_lieu") that ticks it, or ""
+    # what ticks it: a kind ("back_to_back", "in_lieu"), "retrospective" (a certificate
+    # issued retrospectively), or "" (never ticked by the desk)
+    ticked_when: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class FormSpec:
     qr_min_module_mm: float
     continuation_header_mm: float
     source: Path
+    notes_title: str = ""  # the notes overleaf: printed as a last page when there are notes
+    notes: tuple[str, ...] = ()  # their paragraphs; a paragraph starting "# " is a heading
 
     @property
     def frame_mm(self) -> tuple[float, float]:
@@ -313,6 +317,9 @@ def _build(code: str, raw: dict[str, Any], path: Path) -> FormSpec:
         trailer_column=trailer_column,
         max_items_first_page=int(r.get(goods_raw, "max_items_first_page", int, "goods", 0)),
     )
+    notes_raw = r.get(raw, "notes", dict, "", {})
+    notes = r.strings(notes_raw, "paragraphs", "notes")
+    notes_title = r.get(notes_raw, "title", str, "notes", "NOTES OVERLEAF" if notes else "")
     qr = r.get(raw, "qr", dict, "", {})
     continuation = r.get(raw, "continuation", dict, "", {})
     return FormSpec(
@@ -330,4 +337,6 @@ def _build(code: str, raw: dict[str, Any], path: Path) -> FormSpec:
         qr_min_module_mm=float(qr.get("min_module_mm", 0.5)),
         continuation_header_mm=float(continuation.get("header_mm", 46)),
         source=path,
+        notes_title=notes_title,
+        notes=notes,
     )

@@ -265,6 +265,8 @@ class _Layout:
     def checkbox_box(self, page: _Page, box: BoxSpec, x: float, bottom: float, w: float,
                      h: float) -> None:
         ticked = {self.data.kind}
+        if getattr(self.data, "issued_retrospectively", False):
+            ticked.add("retrospective")
         paras = [
             Para(("☒ " if o.ticked_when in ticked else "☐ ") + o.label, o.ticked_when in ticked)
             for o in box.options
@@ -574,6 +576,29 @@ class _Layout:
         rows = self.goods_rows()
         rest = self.goods_table(self.pages[0], x, bottom, w, h, rows, 1, first_page=True)
         self.layout_continuations(rest)
+        if self.spec.notes:
+            self.layout_notes()
+
+    def layout_notes(self) -> None:
+        """The form's notes overleaf, on a last page of their own, with the QR code."""
+        page = _Page(continuation=True)
+        self.pages.append(page)
+        spec = self.spec
+        x, top, w = self.frame_x, self.frame_top, self.frame_w
+        side = (self.symbol.size + 2 * QUIET_ZONE_MODULES) * spec.qr_module_mm * MM + PAD
+        page.ops.append(self.qr_op(x + w - side, top - side, side, side))
+        head = [Para(spec.notes_title, True), Para(spec.name),
+                *box_paragraphs(("reference",), self.data)]
+        fitted = self.fit_paras(head, w - side - 2 * PAD, side - 2 * PAD,
+                                max_size=spec.fonts.title_size)
+        self.place_fitted(page, fitted, x + PAD, top - PAD, w - side - 2 * PAD, "Notes")
+        body_top = top - side - 2 * MM
+        paras = [Para(t[2:], True) if t.startswith("# ") else Para(t) for t in spec.notes]
+        fitted = self.fit_paras(paras, w - 2 * PAD, body_top - self.frame_bottom - 2 * PAD,
+                                min_size=5.5)
+        page.ops.append(_border_op(x, self.frame_bottom, w, body_top - self.frame_bottom))
+        page.ops.append(self.text_op(fitted.lines, x + PAD, body_top - PAD, w - 2 * PAD,
+                                     fitted.size))
 
 
 _BOX_HANDLERS: dict[str, Callable[..., None]] = {

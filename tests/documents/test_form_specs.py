@@ -50,9 +50,21 @@ def test_inheritance_shares_layouts():
     safta, apta, islfta = (load_form_spec(c) for c in ("SAFTA", "APTA", "ISLFTA"))
     assert safta.goods.columns == apta.goods.columns == islfta.goods.columns
     assert apta.title != safta.title
-    aifta, imceca = load_form_spec("AIFTA"), load_form_spec("IMCECA")
-    assert aifta.box("special_cases").options == imceca.box("special_cases").options
+    assert safta.notes and apta.notes != safta.notes and islfta.notes != safta.notes
+    iucepa, iaecta = load_form_spec("IUCEPA"), load_form_spec("IAECTA")
+    assert iucepa.goods.columns == iaecta.goods.columns
+    assert iucepa.box("retrospective").options[0].ticked_when == "retrospective"
+    imceca = load_form_spec("IMCECA")
     assert "Malaysia" in imceca.agreement
+
+
+def test_form_ai_has_the_published_twelve_boxes_and_notes_overleaf():
+    spec = load_form_spec("AIFTA")
+    numbers = sorted(int(b.number) for b in spec.boxes if b.number)
+    numbers += [int(c.number) for c in spec.goods.columns if c.number]
+    assert sorted(numbers) == list(range(1, 13))
+    assert not any(b.style == "checkboxes" for b in spec.boxes)  # no invented box 13
+    assert spec.notes and "FORM AI" in spec.notes_title
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
