@@ -1,8 +1,13 @@
-"""The embedded fonts: DejaVu Sans Condensed (Latin-extended, the rupee sign ₹, ✓).
+"""The embedded fonts: DejaVu Sans Condensed (Latin-extended, Vietnamese, the rupee sign ₹,
+✓) as the base font, and one font per other script for names and addresses written in it.
 
-Looked for in ``resources/fonts`` (shipped with their licence), then in the system's font
-folders (Debian packages fonts-dejavu-extra / fonts-dejavu-core / fonts-noto-core).
-Registered with reportlab once per process.
+The base fonts are looked for in ``resources/fonts`` (shipped with their licence), then in
+the system's font folders (Debian packages fonts-dejavu-extra / fonts-dejavu-core /
+fonts-noto-core). The script fonts (:data:`SCRIPT_FONTS`) are Debian's TrueType (glyf)
+fonts: Noto Sans Arabic, Devanagari, Bengali, Tamil and Thai (fonts-noto-core) and
+WenQuanYi Zen Hei for Chinese, Japanese and Korean (fonts-wqy-zenhei; Debian's Noto CJK
+fonts are CFF, which reportlab cannot embed). Each is registered with reportlab the first
+time a text needs it; a missing one stops the render with the package to install.
 """
 
 from __future__ import annotations
@@ -117,6 +122,85 @@ class _SubsetParts:
     font_file: bytes  # deflated TrueType subset
 
 
+_NOTO = Path("/usr/share/fonts/truetype/noto")
+_WQY = Path("/usr/share/fonts/truetype/wqy")
+
+
+@dataclass(frozen=True)
+class ScriptFontFile:
+    script: str  # as app.documents.scripts names it
+    package: str  # the Debian package that installs it
+    regular: Path
+    bold: Path
+    subfont: int = 0  # index in a TrueType collection
+
+
+SCRIPT_FONTS: dict[str, ScriptFontFile] = {
+    f.script: f
+    for f in (
+        ScriptFontFile("arabic", "fonts-noto-core", _NOTO / "NotoSansArabic-Regular.ttf",
+                       _NOTO / "NotoSansArabic-Bold.ttf"),
+        ScriptFontFile("devanagari", "fonts-noto-core", _NOTO / "NotoSansDevanagari-Regular.ttf",
+                       _NOTO / "NotoSansDevanagari-Bold.ttf"),
+        ScriptFontFile("bengali", "fonts-noto-core", _NOTO / "NotoSansBengali-Regular.ttf",
+                       _NOTO / "NotoSansBengali-Bold.ttf"),
+        ScriptFontFile("tamil", "fonts-noto-core", _NOTO / "NotoSansTamil-Regular.ttf",
+                       _NOTO / "NotoSansTamil-Bold.ttf"),
+        ScriptFontFile("thai", "fonts-noto-core", _NOTO / "NotoSansThai-Regular.ttf",
+                       _NOTO / "NotoSansThai-Bold.ttf"),
+        # no bold face: bold CJK prints in the regular one
+        ScriptFontFile("cjk", "fonts-wqy-zenhei", _WQY / "wqy-zenhei.ttc", _WQY / "wqy-zenhei.ttc"),
+    )
+}
+_script_registered: dict[tuple[str, bool], str] = {}
+
+
+def _script_file(path: Path, package: str, script: str) -> Path:
+    shipped = FONTS_DIR / path.name
+    if shipped.is_file():
+        return shipped
+    if path.is_file():
+        return path
+    raise FontMissingError(
+        f"the font for {script} text, {path}, is missing: install the Debian package "
+        f"{package} (apt-get install {package})"
+    )
+
+
+def script_font(script: str, bold: bool = False) -> str:
+    """The reportlab name of the font for ``script`` (a key of :data:`SCRIPT_FONTS`),
+    registered on first use."""
+    key = (script, bold)
+    name = _script_registered.get(key)
+    if name is not None:
+        return name
+    with _lock:
+        name = _script_registered.get(key)
+        if name is None:
+            entry = SCRIPT_FONTS[script]
+            path = _script_file(entry.bold if bold else entry.regular, entry.package, script)
+            if bold and path == _script_file(entry.regular, entry.package, script):
+                name = script_font_unlocked_regular(entry)
+            else:
+                name = f"OriginDesk-{script.capitalize()}{'-Bold' if bold else ''}"
+                pdfmetrics.registerFont(CertificateFont(name, str(path), entry.subfont))
+                log.debug("font for %s text: %s", script, path)
+            _script_registered[key] = name
+        return name
+
+
+def script_font_unlocked_regular(entry: ScriptFontFile) -> str:
+    """The regular font of ``entry``, registered (the caller holds the lock)."""
+    key = (entry.script, False)
+    name = _script_registered.get(key)
+    if name is None:
+        path = _script_file(entry.regular, entry.package, entry.script)
+        name = f"OriginDesk-{entry.script.capitalize()}"
+        pdfmetrics.registerFont(CertificateFont(name, str(path), entry.subfont))
+        _script_registered[key] = name
+    return name
+
+
 class CertificateFont(TTFont):
     """A TTFont whose embedded subsets are built once per distinct character set.
 
@@ -126,8 +210,11 @@ class CertificateFont(TTFont):
     reportlab's, with the cached parts put in.
     """
 
-    def __init__(self, name: str, filename: str) -> None:
-        super().__init__(name, filename)
+    def __init__(self, name: str, filename: str, subfont: int = 0) -> None:
+        super().__init__(name, filename, subfontIndex=subfont)
+        self.subfont = subfont
+        # private-use codes given to shaped glyphs -> the text each was shaped from
+        self.unicode_text: dict[int, str] = {}
         self._parts_cache: OrderedDict[tuple[int, tuple[int, ...]], _SubsetParts] = OrderedDict()
         self._parts_lock = threading.Lock()
 
@@ -143,7 +230,7 @@ class CertificateFont(TTFont):
         raw_font = face.makeSubset(subset)
         parts = _SubsetParts(
             widths=widths,
-            cmap=zlib.compress(makeToUnicodeCMap(base_name, subset).encode("latin-1"), 6),
+            cmap=zlib.compress(self._to_unicode(base_name, subset).encode("latin-1"), 6),
             font_length=len(raw_font),
             font_file=zlib.compress(raw_font, 6),
         )
@@ -152,6 +239,18 @@ class CertificateFont(TTFont):
             while len(self._parts_cache) > _SUBSET_CACHE_SIZE:
                 self._parts_cache.popitem(last=False)
         return parts
+
+    def _to_unicode(self, base_name: str, subset: list[int]) -> str:
+        """reportlab's ToUnicode CMap, with the text of shaped glyphs' private codes."""
+        cmap = makeToUnicodeCMap(base_name, subset)
+        if not self.unicode_text or not any(c in self.unicode_text for c in subset):
+            return cmap
+        for i, code in enumerate(subset):
+            text = self.unicode_text.get(code)
+            if text:
+                cmap = cmap.replace(f"<{i:02X}> <{code:04X}>",
+                                    f"<{i:02X}> <{text.encode('utf-16-be').hex().upper()}>")
+        return cmap
 
     def addObjects(self, doc) -> None:  # noqa: N802 (reportlab's name)
         state = self._assignState(doc)

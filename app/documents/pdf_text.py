@@ -4,7 +4,9 @@ reportlab's text objects re-derive font state and format every number for each c
 a certificate page has hundreds of short lines, so this writes the operators directly.
 TrueType subsets are still assigned by reportlab (``TTFont.splitString``), so font
 embedding and ToUnicode maps stay reportlab's. ASCII text with the default
-"ascii readable" subset 0 maps to itself and skips ``splitString``.
+"ascii readable" subset 0 maps to itself and skips ``splitString``. A line with text the
+base font does not draw alone (other scripts, right-to-left, shaping) is drawn by
+:func:`app.documents.scripts.emit_line`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Iterable
 from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from app.documents.scripts import emit_line, is_simple
 
 # (x, y, font name, text, size): one positioned line of text
 TextRun = tuple[float, float, str, str, float]
@@ -40,6 +44,9 @@ def emit_text(canvas: Canvas, runs: Iterable[TextRun]) -> None:
         if font is None:
             font = fonts[name] = getFont(name)
             _fonts_ready(canvas, (name,))
+        if not is_simple(text, name):
+            current = emit_line(out, canvas, x, y, name, text, size, current)
+            continue
         out.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
         if text.isascii() and font._asciiReadable and text.isprintable():
             chunks: Iterable[tuple[int, bytes]] = ((0, text.encode("ascii")),)

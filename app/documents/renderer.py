@@ -44,8 +44,9 @@ from app.documents.qr_payload import (
     payload_from_qr_text,
     payload_mismatch,
 )
+from app.documents.scripts import UnprintableTextError as UnprintableTextError
+from app.documents.scripts import check_printable, is_rtl_line
 from app.documents.text_fit import Fit, Line, fit, text_width, wrap_paragraphs
-from app.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,6 @@ PAD = 1.3 * MM  # inner padding of a box
 ROW_GAP = 2.2  # points between goods items
 LINE_WIDTH = 0.6
 WATERMARK = "DRAFT — not valid"
-
-
-class UnprintableTextError(UserFacingError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -160,11 +157,12 @@ class _Layout:
         y = top - size * 0.93
         for line in lines:
             font = self.font(line.bold)
-            if align == "left" or not line.text:
-                lx = x
+            if not line.text or align == "left" and not is_rtl_line(line.text):
+                lx = x  # a right-to-left line (Arabic first) aligns right in a left box
             else:
                 lw = text_width(line.text, font, size)
                 lx = x + (width - lw) / 2 if align == "center" else x + width - lw
+                lx = max(lx, x)
             placed.append((lx, y, font, line.text))
             y -= step
 
@@ -640,17 +638,11 @@ def _goods_grid_op(col_x: list[float], bottom: float, top: float, head_bottom: f
 
 
 def _check_printable(data: CertificateData, fonts: FontPair) -> None:
-    from reportlab.pdfbase.pdfmetrics import getFont
-
-    glyphs = getFont(fonts.regular).face.charToGlyph
-    chars = set("".join(_all_texts(data))) - _ASCII_PRINTABLE
-    missing = sorted(ch for ch in chars if ord(ch) not in glyphs and ch not in "\n\r\t")
-    if missing:
-        sample = "".join(missing[:12])
-        raise UnprintableTextError(
-            f"the certificate data has characters the certificate font cannot print: {sample}; "
-            "write names and addresses in Latin letters"
-        )
+    """Every character has a glyph in the base font or its script's font (else the error
+    names it); any script is accepted."""
+    for text in _all_texts(data):
+        if not text.isascii():
+            check_printable(text, fonts.regular)
 
 
 _ASCII_PRINTABLE = frozenset(chr(c) for c in range(32, 127))

@@ -1,5 +1,8 @@
 """Wrapping and fitting text into boxes: wrap, then shrink to a floor, then overflow.
 
+Lines break between tokens (:mod:`app.documents.line_break`); a token wider than the
+whole line is cut, with a visible mark, only when no size down to the floor avoids it.
+Widths are those of the drawn text in every script (:mod:`app.documents.scripts`).
 Nothing is dropped: what does not fit at the smallest size is returned as overflow
 paragraphs (cut at the exact character where the box ran out), for a continuation page.
 """
@@ -7,15 +10,15 @@ paragraphs (cut at the exact character where the box ran out), for a continuatio
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from app.documents.field_text import Para
+from app.documents.line_break import CUT_MARK, cut_point, tokens
+from app.documents.scripts import is_simple, line_width
 
-_TOKEN = re.compile(r"\S+")
 _width_cache: dict[tuple[str, str], float] = {}
 _WIDTH_CACHE_LIMIT = 100_000
 
@@ -27,7 +30,9 @@ def text_width(text: str, font: str, size: float) -> float:
     if w is None:
         if len(_width_cache) > _WIDTH_CACHE_LIMIT:
             _width_cache.clear()
-        w = _width_cache[key] = stringWidth(text, font, 1.0)
+        w = _width_cache[key] = (
+            stringWidth(text, font, 1.0) if is_simple(text, font) else line_width(text, font)
+        )
     return w * size
 
 
@@ -39,25 +44,15 @@ class Line:
     start: int  # offset of the line's first character in that paragraph
 
 
-def _break_word(word: str, font: str, size: float, width: float) -> int:
-    """How many leading characters of ``word`` fit in ``width`` (at least one)."""
-    lo, hi = 1, len(word)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if text_width(word[:mid], font, size) <= width:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 class _Wrapped(list[tuple[int, int]]):
     broke_word = False
+    cuts: frozenset[int] = frozenset()  # indices of lines that end inside a token
 
 
 def wrap(text: str, font: str, size: float, width: float) -> list[tuple[int, int]]:
-    """Line slices ``(start, end)`` of ``text`` wrapped at word boundaries into ``width``;
-    words longer than a line are broken between characters. An empty text is one line."""
+    """Line slices ``(start, end)`` of ``text`` wrapped between tokens into ``width``;
+    a token longer than a line is cut (the lines listed in ``cuts`` end inside it and are
+    drawn with the cut mark). An empty text is one line."""
     lines = _Wrapped()
     if "\n" not in text and text_width(text, font, size) <= width:  # the common case
         stripped = text.strip()
@@ -70,19 +65,29 @@ def wrap(text: str, font: str, size: float, width: float) -> list[tuple[int, int
     start = end = -1
     cur = 0.0
     space = text_width(" ", font, size)
-    for match in _TOKEN.finditer(text):
-        w_start, w_end = match.span()
-        word_w = text_width(match.group(), font, size)
+    cuts: set[int] = set()
+    for token in tokens(text):
+        w_start, w_end = token.start, token.end
+        word_w = text_width(text[w_start:w_end], font, size)
         if start >= 0:
-            gap = space * (w_start - end) if text[end:w_start].isspace() else 0.0
+            gap = space * (w_start - end) if token.space_before else 0.0
             if cur + gap + word_w <= width:
                 end, cur = w_end, cur + gap + word_w
                 continue
+            if not token.space_before:  # glued to the line: measure the line as a whole
+                joined = text_width(text[start:w_end], font, size)
+                if joined <= width:
+                    end, cur = w_end, joined
+                    continue
             lines.append((start, end))
             start = -1
         while word_w > width and w_end - w_start > 1:
+            piece = text[w_start:w_end]
+            n = cut_point(piece, lambda p: text_width(p, font, size) <= width)
+            if n >= len(piece):
+                break
             lines.broke_word = True
-            n = _break_word(text[w_start:w_end], font, size, width)
+            cuts.add(len(lines))
             lines.append((w_start, w_start + n))
             w_start += n
             word_w = text_width(text[w_start:w_end], font, size)
@@ -91,6 +96,7 @@ def wrap(text: str, font: str, size: float, width: float) -> list[tuple[int, int
         lines.append((start, end))
     if not lines:
         lines.append((0, 0))
+    lines.cuts = frozenset(cuts)
     return lines
 
 
@@ -106,8 +112,10 @@ def wrap_paragraphs(
         font = bold if p.bold else regular
         slices = wrap(p.text, font, size, width)
         out.broke_word = out.broke_word or getattr(slices, "broke_word", False)
-        for s, e in slices:
-            out.append(Line(p.text[s:e].replace("\t", " "), p.bold, i, s))
+        cuts = getattr(slices, "cuts", ())
+        for n, (s, e) in enumerate(slices):
+            text = p.text[s:e].replace("\t", " ")
+            out.append(Line(text + CUT_MARK if n in cuts else text, p.bold, i, s))
     return out
 
 
