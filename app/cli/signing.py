@@ -1,10 +1,13 @@
 """CLI: ``origin-desk verify FILE.pdf`` and ``origin-desk tokens``.
 
-``verify`` prints a JSON report on stdout and exits 0 when the document is valid, 1 when
-it is not; it exits 2, with one line on standard error and no report, when the file
-cannot be checked: missing, a folder, larger than 20 MB (``MAX_PDF_BYTES``, checked
-before reading), not a PDF, a PDF whose structure cannot be parsed (e.g. objects nested
-thousands deep), or when the store cannot be reached. ``tokens`` lists the PKCS#11
+``verify`` prints a JSON report on stdout (``--json`` says so explicitly; it is the only
+form) that names every check (``checks``: name, passed true/false/null, detail; the list
+is ``app/services/verification.py``'s) and the ``verdict``, and exits 0 when the document
+is valid, 1 when it is not or is authentic but superseded or cancelled; it exits 2, with
+one line on standard error and no report, when the file cannot be checked: missing, a
+folder, larger than 20 MB (``MAX_PDF_BYTES``, checked before reading), not a PDF, a PDF
+whose structure cannot be parsed (e.g. objects nested thousands deep), or when the store
+cannot be reached. ``tokens`` lists the PKCS#11
 modules, the tokens present, the PIN state and every certificate with whether it can sign.
 """
 
@@ -16,23 +19,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.services.verification import MAX_PDF_BYTES
 from app.signing.errors import InvalidInput
 
-MAX_PDF_BYTES = 20 * 1024 * 1024
-"""Largest file ``verify`` reads: 20 MB (a signed certificate is well under 1 MB)."""
+__all__ = ["MAX_PDF_BYTES", "read_pdf", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     verify = subparsers.add_parser(
         "verify", help="check the signatures of a signed certificate PDF (JSON report)",
         description=(
-            "Check a signed certificate PDF and print a JSON report. Exit 0: valid; 1: not "
-            "valid (the report says why); 2: the file cannot be checked (missing, not a PDF, "
+            "Check a signed certificate PDF and print a JSON report naming every check. "
+            "Exit 0: valid; 1: not valid, or authentic but superseded or cancelled (the "
+            "report says why); 2: the file cannot be checked (missing, not a PDF, "
             f"unreadable, larger than {MAX_PDF_BYTES // (1024 * 1024)} MB) or the store "
             "cannot be reached, said in one line on standard error."
         ),
     )
     verify.add_argument("file", metavar="FILE.pdf", help="the signed PDF")
+    verify.add_argument("--json", action="store_true",
+                        help="print the JSON report (the default and only form)")
     verify.add_argument(
         "--trust", metavar="DIR", help="folder of trusted root certificates (default: settings)"
     )
@@ -110,19 +116,39 @@ def _verify_signature_only(args: argparse.Namespace, config: Any, data: bytes) -
     except OSError as exc:
         raise InvalidInput(f"The trust folder {trust} cannot be read: {exc.strerror or exc}.") \
             from None
+    from app.services.verification import NOT_VALID, VALID, Check, signature_checks, verdict_of
+    from app.signing.integrity import check_integrity
+
     report = validate_pdf(data, trust_roots=roots)
     if not roots:
         report.problems.append(f"No trusted root certificate found in {trust}.")
         report.valid = False
-    print(report.to_json())
+    integrity = check_integrity(data)
+    checks = signature_checks(data, report, integrity, {}, "not checked: the signature alone")
+    unchecked = "not checked: the signature alone (without the store)"
+    checks += [Check("Same file as issued", None, unchecked, "issued_digest"),
+               Check("Status in the store", None, unchecked, "store_status"),
+               Check("QR code matches the document", None, unchecked, "qr_code")]
+    later = integrity.later_changes()
+    if later:
+        report.problems.append(f"The document was changed after it was signed: {later}.")
+    if report.signatures and integrity.padding_untouched is False:
+        report.problems.append("The signature's /Contents was altered after signing: after "
+                               "the signature data it holds something other than zero padding.")
+    failed = any(c.passed is False for c in checks)
+    report.valid = report.valid and not failed
+    payload = report.to_dict()
+    verdict = verdict_of(checks)
+    payload.update(verdict=VALID if report.valid else NOT_VALID if failed else verdict,
+                   checks=[c.to_dict() for c in checks])
+    print(json.dumps(payload, indent=2))
     return 0 if report.valid else 1
 
 
 def _verify_with_store(config: Any, data: bytes) -> int:
-    """Every check the desk's verify view makes: signature, chain, registered signer, no
-    change after signing, the QR code against the store, and the certificate's status."""
+    """Every check the desk's verify view makes (``app/services/verification.py``)."""
     from app.services.desk import open_central
-    from app.services.issuing import verify_certificate_pdf
+    from app.services.verification import verify_certificate_pdf
     from app.store.central import ensure_reachable
 
     engine = open_central(config)
@@ -132,12 +158,7 @@ def _verify_with_store(config: Any, data: bytes) -> int:
     finally:
         engine.dispose()
     payload = result.report.to_dict()
-    payload.update(
-        valid=result.valid,
-        certificate_number=result.certificate_number,
-        store_status=result.store_status,
-        checks=[{"check": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
-    )
+    payload.update(result.to_dict())
     print(json.dumps(payload, indent=2))
     return 0 if result.valid else 1
 

@@ -1,14 +1,57 @@
 """Verification of an issued certificate PDF: every check an officer or a verifier wants.
 
-Moved out of ``app/services/issuing.py`` (which re-exports these names).
+:func:`verify_certificate_pdf` answers with one :class:`Check` per question, in this order
+(``key`` is the JSON name, ``name`` what the verify view shows):
+
+==================== ================================ =====================================
+key                  name                             passes when
+==================== ================================ =====================================
+size                 File size                        the file is at most
+                                                      :data:`MAX_PDF_BYTES` (20 MB; larger
+                                                      files are refused before parsing)
+signature_intact     Signature intact                 the signed bytes hash to the signed
+                                                      digest and the signature verifies
+signature_trusted    Chain to a trusted root          the signer's certificate chains to
+                                                      a root of the trust folder
+signer_registered    Signer registered                the signer's DSC is registered to an
+                                                      officer in the central store
+coverage             No change after signing          the signature covers the whole file,
+                                                      or its whole revision and every later
+                                                      revision only adds validation data
+                                                      (DSS, VRI) or a document timestamp
+                                                      (pyHanko's standard diff policy, and
+                                                      ``app.signing.integrity``: no change
+                                                      to ``/Info`` but ModDate / Producer)
+contents_padding     Signature padding untouched      after the CMS DER, ``/Contents`` is
+                                                      nothing but zeros
+document_timestamps  Document timestamps              (only when the file has some) each is
+                                                      intact and its authority trusted
+issued_digest        Same file as issued              the SHA-256 of the file, or of the
+                                                      file up to the end of a signed
+                                                      revision (a B-LTA extension adds
+                                                      revisions), is the digest the central
+                                                      store recorded at issue
+store_status         Status in the store              the store says "valid" (superseded
+                                                      or cancelled: the certificate is
+                                                      *authentic but superseded/cancelled*)
+qr_code              QR code matches the document     sealed / signed, and the data matches
+==================== ================================ =====================================
+
+``passed`` is None when a check could not be made (offline: what needs the store). The
+verdict: ``valid`` when every check passes; ``authentic but superseded by X`` /
+``authentic but cancelled (...)`` when everything but the store's status passes;
+``not valid`` when any check fails; ``not fully checked`` when none fails but some could
+not be made.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -18,13 +61,18 @@ from app.errors import UserFacingError
 
 if TYPE_CHECKING:
     from app.services.central import CentralLink
+    from app.signing.integrity import IntegrityReport
+    from app.signing.validation import ValidationReport
 
 log = logging.getLogger(__name__)
 
-
-# --- verification of an issued certificate PDF -------------------------------------------------
+MAX_PDF_BYTES = 20 * 1024 * 1024
+"""Largest file verification reads: 20 MB (a signed certificate is well under 1 MB)."""
 
 QR_CHECK_NAME = "QR code matches the document"
+VALID = "valid"
+NOT_VALID = "not valid"
+NOT_FULLY_CHECKED = "not fully checked"
 
 
 @dataclass(frozen=True)
@@ -32,6 +80,11 @@ class Check:
     name: str
     passed: bool | None  # None: could not be checked
     detail: str = ""
+    key: str = ""  # the check's name in JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.key or self.name, "title": self.name, "passed": self.passed,
+                "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -43,6 +96,27 @@ class CertificateVerification:
     signer: str
     report: Any  # the signing core's ValidationReport
     offline: str = ""  # why the central store was not asked (then some checks are None)
+    verdict: str = ""  # valid | authentic but superseded by X | ... | not valid | ...
+
+    @property
+    def authentic(self) -> bool:
+        """Genuine and unchanged, whatever the store's status (superseded, cancelled)."""
+        return all(c.passed for c in self.checks if c.key != "store_status")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "valid": self.valid, "authentic": self.authentic,
+                "certificate_number": self.certificate_number,
+                "store_status": self.store_status, "signer": self.signer,
+                "offline": self.offline or None,
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+def refuse_oversized(size: int, name: str = "The file") -> None:
+    """One line, before anything is parsed, for a file over :data:`MAX_PDF_BYTES`."""
+    if size > MAX_PDF_BYTES:
+        raise UserFacingError(
+            f"{name} is {size / 1e6:.0f} MB; verification reads files up to "
+            f"{MAX_PDF_BYTES // (1024 * 1024)} MB (a signed certificate is well under 1 MB).")
 
 
 def qr_texts_in_pdf(pdf: bytes) -> list[str]:
@@ -109,6 +183,18 @@ class Verifier:
     def verify_pdf(self, pdf: bytes) -> CertificateVerification:
         return verify_certificate_pdf(self.central, self.config, pdf)
 
+    def verify_file(self, path: Path) -> CertificateVerification:
+        """The file at ``path``, refused (UserFacingError) when over the size limit."""
+        path = Path(path)
+        try:
+            refuse_oversized(path.stat().st_size, str(path))
+            with path.open("rb") as handle:
+                data = handle.read(MAX_PDF_BYTES + 1)
+        except OSError as exc:
+            raise UserFacingError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        refuse_oversized(len(data), str(path))
+        return self.verify_pdf(data)
+
     def status(self, number: str) -> Any:
         from app.services.central import ensure_online
 
@@ -118,10 +204,13 @@ class Verifier:
 def verify_certificate_pdf(
     central: CentralLink | Engine | None, config: Config, pdf: bytes
 ) -> CertificateVerification:
-    """Every check an officer or a verifier wants, on a signed certificate PDF.
+    """Every check an officer or a verifier wants, on a signed certificate PDF (the
+    module's table; UserFacingError for a file over :data:`MAX_PDF_BYTES`).
 
-    Signature intact, chain to a trust root, signer registered, no change after signing
-    (the signing core's ``validate_pdf``), and the QR payload: sealed by an agency seal of
+    Signature intact, chain to a trust root, signer registered (the signing core's
+    ``validate_pdf``), no change after signing and padding untouched (with
+    ``app.signing.integrity``), the digest recorded at issue, the store's status, and the
+    QR payload: sealed by an agency seal of
     the trust list (the central store's, else the desk's cached copy) or signed by a
     registered officer's key, and matching the certificate's data in this store.
 
@@ -138,6 +227,7 @@ def verify_certificate_pdf(
     from app.services.central import as_central
     from app.services.seals import verify_sealed_payload
     from app.signing.certificates import fingerprint
+    from app.signing.integrity import check_integrity
     from app.signing.policy import load_trust_roots
     from app.signing.validation import validate_pdf
     from app.store.link import CentralUnavailable
@@ -201,13 +291,58 @@ def verify_certificate_pdf(
                   f"certificate {number}, {signed_by}")
         return [] if result.valid else [f"QR code: {result.reason}"]
 
+    refuse_oversized(len(pdf))
     report = validate_pdf(
         pdf,
         trust_roots=load_trust_roots(config.trust_path),
         is_registered=None if offline else (lambda der: fingerprint(der) in signers),
         check_document=check_document,
     )
-    sigs = report.signatures
+    integrity = check_integrity(pdf)
+    checks = signature_checks(pdf, report, integrity, signers,
+                              f"not checked offline ({offline})" if offline else None)
+    sigs = [s for s in report.signatures if getattr(s, "kind", "signature") == "signature"]
+    signer = _common_name(sigs[0].signer) if sigs else ""
+    if offline:
+        issued = Check("Same file as issued", None, f"not checked offline ({offline})",
+                       "issued_digest")
+        status = Check("Status in the store", None, f"not checked offline ({offline})",
+                       "store_status")
+    else:
+        issued, found_number = _issued_digest_check(central, pdf, integrity, qr["number"])
+        status = _status_check(central, qr["number"] or found_number, qr["status"])
+    checks += [issued, status, Check(QR_CHECK_NAME, qr["passed"], qr["detail"], "qr_code")]
+    verdict = verdict_of(checks, qr["status"])
+    return CertificateVerification(
+        valid=verdict == VALID and report.valid,
+        checks=tuple(checks),
+        certificate_number=qr["number"],
+        store_status=qr["status"],
+        signer=signer,
+        report=report,
+        offline=offline,
+        verdict=verdict if report.valid or verdict != VALID else NOT_VALID,
+    )
+
+
+def verdict_of(checks: Sequence[Check], store_status: str = "") -> str:
+    if all(c.passed for c in checks):
+        return VALID
+    others = [c for c in checks if c.key != "store_status"]
+    status = next((c for c in checks if c.key == "store_status"), None)
+    if all(c.passed for c in others) and status is not None and status.passed is False \
+            and store_status.startswith(("superseded", "cancelled")):
+        return f"authentic but {store_status}"
+    if any(c.passed is False for c in checks):
+        return NOT_VALID
+    return NOT_FULLY_CHECKED
+
+
+def signature_checks(pdf: bytes, report: ValidationReport, integrity: IntegrityReport,
+                     signers: dict[str, str], registered_unchecked: str | None) -> list[Check]:
+    """The checks that need the file alone (and, for the signer, the registered DSCs):
+    size, signature intact, chain, signer registered, coverage, padding, timestamps."""
+    sigs = [s for s in report.signatures if getattr(s, "kind", "signature") == "signature"]
 
     def all_of(attr: str) -> bool | None:
         values = [getattr(s, attr) for s in sigs]
@@ -215,37 +350,115 @@ def verify_certificate_pdf(
             return None  # not checked
         return all(values)
 
+    none = report.problems[0] if report.problems and not sigs else "no signature"
     intact = all(s.intact and s.valid for s in sigs) if sigs else None
+    if not sigs and report.problems:
+        intact = False
     signer = _common_name(sigs[0].signer) if sigs else ""
     registered = all_of("registered")
     email = signers.get(sigs[0].signer_sha256, "") if sigs else ""
-    checks = (
+    trusted = all_of("trusted")
+    later = integrity.later_changes()
+    unchanged = all_of("unchanged")
+    if unchanged and later:
+        unchanged = False
+    padding = integrity.padding_untouched if sigs else None
+    checks = [
+        Check("File size", len(pdf) <= MAX_PDF_BYTES,
+              f"{len(pdf) / 1024:.0f} kB (files over {MAX_PDF_BYTES // (1024 * 1024)} MB are "
+              "refused before they are read)", "size"),
         Check("Signature intact", intact,
               "the signed bytes and the signature verify" if intact else
-              _first(sigs, "altered", "verify") or "no signature"),
-        Check("Chain to a trusted root", all_of("trusted"),
-              "the signer's certificate chains to a trusted root" if all_of("trusted") else
+              _first(sigs, "altered", "verify") or none, "signature_intact"),
+        Check("Chain to a trusted root", trusted,
+              "the signer's certificate chains to a trusted root" if trusted else
               _first(sigs, "chain") or ("not checked: the signed content was altered"
-                                        if sigs else "no signature")),
-        Check("Signer registered", None, f"not checked offline ({offline})")
-        if offline and sigs else
+                                        if sigs else none), "signature_trusted"),
+        Check("Signer registered", None, registered_unchecked, "signer_registered")
+        if registered_unchecked and sigs else
         Check("Signer registered", registered,
               f"{signer} ({email})" if registered else
-              (f"{signer} is not a registered officer" if sigs else "no signature")),
-        Check("No change after signing", all_of("unchanged"),
-              "nothing was added after the signature" if all_of("unchanged") else
-              _first(sigs, "changed") or "no signature"),
-        Check(QR_CHECK_NAME, qr["passed"], qr["detail"]),
-    )
-    return CertificateVerification(
-        valid=report.valid and all(c.passed for c in checks),
-        checks=checks,
-        certificate_number=qr["number"],
-        store_status=qr["status"],
-        signer=signer,
-        report=report,
-        offline=offline,
-    )
+              (f"{signer} is not a registered officer" if sigs else none),
+              "signer_registered"),
+        Check("No change after signing", unchanged,
+              ("the signature covers the whole file" if all(
+                  s.coverage == "ENTIRE_FILE" for s in sigs) else
+               "the signature covers its revision; later revisions add only validation data "
+               "or document timestamps") if unchanged else
+              (f"changed after signing: {later}" if later and sigs else
+               _first(sigs, "changed") or none), "coverage"),
+        Check("Signature padding untouched", padding,
+              "after the signature data, /Contents holds only zero padding" if padding else
+              ("the signature's /Contents was altered after signing: after the signature "
+               "data it holds something other than zero padding" if padding is False else
+               none), "contents_padding"),
+    ]
+    stamps = getattr(report, "document_timestamps", None)
+    if stamps:
+        problems = [p for t in stamps for p in t.problems]
+        checks.append(Check(
+            "Document timestamps", not problems,
+            problems[0] if problems else
+            f"{len(stamps)} document timestamp(s), intact, from a trusted authority"
+            f" (latest {stamps[-1].timestamp})", "document_timestamps"))
+    return checks
+
+
+def _issued_digest_check(central: Any, pdf: bytes, integrity: IntegrityReport,
+                         number: str | None) -> tuple[Check, str | None]:
+    """Is the file (or the file up to the end of a signed revision: a B-LTA extension
+    adds document timestamps after the one recorded) the one recorded at issue?"""
+    from app.store.link import CentralUnavailable
+
+    ends = sorted({s.signed_bytes for s in integrity.signatures
+                   if 0 < s.signed_bytes < len(pdf)}, reverse=True)
+    name = "Same file as issued"
+    for end in [len(pdf), *ends]:
+        digest = hashlib.sha256(pdf[:end]).hexdigest()
+        try:
+            info = central.certificate_status(pdf_sha256=digest)
+        except CentralUnavailable as exc:
+            return Check(name, None, f"not checked: {exc}", "issued_digest"), None
+        except UserFacingError as exc:
+            return Check(name, None, f"not checked: {exc}", "issued_digest"), None
+        if info is None:
+            continue
+        if number and info.number != number:
+            return Check(name, False, f"this file is the one recorded at issue of certificate "
+                         f"{info.number}, but its QR code names {number}", "issued_digest"), \
+                info.number
+        if end == len(pdf):
+            return Check(name, True, f"SHA-256 {digest[:16]}… is the digest recorded at issue "
+                         f"of certificate {info.number}", "issued_digest"), info.number
+        return Check(name, True, (
+            f"the first {end} bytes (up to the end of a signed revision) are the file "
+            f"recorded at issue of certificate {info.number} (SHA-256 {digest[:16]}…); the "
+            f"{len(pdf) - end} bytes after them are later revisions, which may add only "
+            "validation data and document timestamps (see the coverage check)"),
+            "issued_digest"), info.number
+    digest = hashlib.sha256(pdf).hexdigest()
+    whose = f"certificate {number}" if number else "any certificate"
+    return Check(name, False, f"SHA-256 {digest[:16]}… differs from the digest recorded at "
+                 f"issue of {whose}, and so does every signed revision's", "issued_digest"), \
+        None
+
+
+def _status_check(central: Any, number: str | None, status: str) -> Check:
+    from app.store.link import CentralUnavailable
+
+    name = "Status in the store"
+    if not status and number:
+        try:
+            info = central.certificate_status(number=number)
+        except (CentralUnavailable, UserFacingError) as exc:
+            return Check(name, None, f"not checked: {exc}", "store_status")
+        status = info.description if info is not None else "not in this store"
+    if not status:
+        return Check(name, None, "not checked: the certificate number is not known",
+                     "store_status")
+    if status == "valid":
+        return Check(name, True, f"certificate {number} is valid", "store_status")
+    return Check(name, False, f"certificate {number} is {status}", "store_status")
 
 
 def _check_offline(qr: dict[str, Any], payload: bytes, number: str, trust: Any,

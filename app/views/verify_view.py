@@ -78,6 +78,8 @@ class VerifyView(QWidget):
         self._verdict("Checking…", None)
 
         def work() -> Any:
+            if hasattr(self.verifier, "verify_file"):  # refuses files over the size limit
+                return self.verifier.verify_file(Path(path))
             try:
                 data = Path(path).read_bytes()
             except OSError as exc:
@@ -106,11 +108,13 @@ class VerifyView(QWidget):
         if result.signer:
             facts.append(f"<b>Signed by:</b> {result.signer}")
         self.facts.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(facts))
+        verdict = getattr(result, "verdict", "")
         if result.valid:
-            status = result.store_status
-            note = "" if status in ("", "valid") else f" Note: the store says it is {status}."
-            self._verdict("This certificate is genuine and unchanged since it was signed."
-                          + note, status in ("", "valid"))
+            self._verdict("This certificate is genuine and unchanged since it was signed.", True)
+        elif verdict.startswith("authentic but "):
+            self._verdict("This certificate is authentic (genuine and unchanged since it was "
+                          f"signed) but {verdict.removeprefix('authentic but ')}: it is no "
+                          "longer in force.", False)
         else:
             failed = [c.name.lower() for c in result.checks if c.passed is False]
             if not failed and getattr(result, "offline", ""):

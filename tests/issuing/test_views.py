@@ -152,9 +152,11 @@ def test_verify_view_shows_each_check(qtbot, rsa_token, issuer, approved, open_s
         view.verify_file(good)
     marks = [view.table.item(r, 1).text() for r in range(view.table.rowCount())]
     names = [view.table.item(r, 0).text() for r in range(view.table.rowCount())]
-    assert names == ["Signature intact", "Chain to a trusted root", "Signer registered",
-                     "No change after signing", "QR code matches the document"]
-    assert marks == [PASS] * 5
+    assert names == ["File size", "Signature intact", "Chain to a trusted root",
+                     "Signer registered", "No change after signing",
+                     "Signature padding untouched", "Same file as issued",
+                     "Status in the store", "QR code matches the document"]
+    assert marks == [PASS] * 9
     assert "genuine" in view.verdict.text()
 
     bad = tmp_path / "bad.pdf"
@@ -162,8 +164,23 @@ def test_verify_view_shows_each_check(qtbot, rsa_token, issuer, approved, open_s
     bad.write_bytes(pdf[:index] + bytes([pdf[index] ^ 1]) + pdf[index + 1:])
     with qtbot.waitSignal(view.verified, timeout=30000):
         view.verify_file(bad)
-    assert view.table.item(0, 1).text() == FAIL
+    assert view.table.item(1, 1).text() == FAIL
     assert "NOT valid" in view.verdict.text()
+
+    # cancelled in the store: authentic, but no longer in force
+    from sqlalchemy import update
+
+    from app.models import Certificate, CertificateStatus
+    from app.store.central import session_factory
+
+    with session_factory(demo_engine).begin() as session:
+        session.execute(update(Certificate)
+                        .where(Certificate.number == issued.certificate_number)
+                        .values(status=CertificateStatus.CANCELLED, cancel_reason="duplicate"))
+    with qtbot.waitSignal(view.verified, timeout=30000):
+        view.verify_file(good)
+    assert "authentic" in view.verdict.text() and "cancelled (duplicate)" in view.verdict.text()
+    assert view.table.item(7, 1).text() == FAIL
 
 
 def test_issue_from_the_desk_window(qtbot, rsa_token, approved, demo_engine, config):
