@@ -101,3 +101,27 @@ def test_specification_errors_name_the_file_and_key(tmp_path):
         read_form_spec(broken)
     with pytest.raises(FormSpecError, match="known forms"):
         load_form_spec("NOSUCH")
+
+
+def _numbers(spec) -> list[int]:
+    numbers = [int(b.number) for b in spec.boxes if b.number]
+    return sorted(numbers + [int(c.number) for c in spec.goods.columns if c.number])
+
+
+def test_isceca_and_imceca_follow_the_combined_form_with_notes_overleaf():
+    isceca, imceca = load_form_spec("ISCECA"), load_form_spec("IMCECA")
+    for spec, short in ((isceca, "ISCECA"), (imceca, "IMCECA")):
+        assert _numbers(spec) == list(range(1, 13)), spec.code
+        assert spec.notes, spec.code
+        assert "(See Notes Overleaf)" in spec.box("heading").static
+        assert any(short in line for line in spec.box("official_use").static)
+    assert "in the ISCECA for the goods exported to" in isceca.box("declaration").statement
+    assert isceca.goods.columns[3].heading.startswith("Origin criteria")
+
+
+def test_statements_follow_the_published_wording():
+    for code in ("SAFTA", "APTA", "ISLFTA"):
+        statement = load_form_spec(code).box("declaration").statement
+        assert "specified for those goods in the {agreement} for goods exported to" in statement
+    iaecta = load_form_spec("IAECTA").box("declaration").statement
+    assert "originating" in iaecta and "consignment requirements" in iaecta
