@@ -4,7 +4,9 @@ Canonical form, version 1:
 
 * every field of :class:`CertificateData` and of its parts and goods lines, except the
   stamp and signature images (presentation, not content: an office may re-scan its stamp
-  without changing what a certificate says);
+  without changing what a certificate says), nor the issuer's particulars printed beside
+  the signature (``issuing_office.agency_name``, ``issuing_office.address_lines``,
+  ``officer_designation``: an office moves, an officer is promoted);
 * text: Unicode NFC, line ends as ``\\n``, spaces and tabs at the ends of every line and
   blank lines at the ends removed; decimals as plain strings without exponent or trailing
   zeros (``"12.5"``, ``"100"``); dates ``YYYY-MM-DD``; absent values ``null``; tuples arrays;
@@ -28,6 +30,13 @@ from app.documents.certificate_data import CertificateData
 
 CANONICAL_PREFIX = b"ECOO-CANON-1\n"
 EXCLUDED_FIELDS = frozenset({"stamp_png", "signature_png"})
+# the issuer's particulars printed beside the signature, added after version 1 was fixed:
+# presentation too (an office moves, an officer is promoted; the verifier rebuilds the data
+# from the store today), and left out so every certificate keeps its digest
+ISSUER_PRESENTATION: dict[str, frozenset[str]] = {
+    "IssuingOffice": frozenset({"agency_name", "address_lines"}),
+    "CertificateData": frozenset({"officer_designation"}),
+}
 DIGEST_SIZE = 20
 
 
@@ -47,7 +56,8 @@ def normalise_decimal(value: Decimal) -> str:
 
 @cache
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in EXCLUDED_FIELDS)
+    excluded = EXCLUDED_FIELDS | ISSUER_PRESENTATION.get(cls.__name__, frozenset())
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in excluded)
 
 
 def _plain(value: object) -> object:

@@ -225,9 +225,17 @@ class ForeignCertificate:
 
 @dataclass(frozen=True)
 class IssuingOffice:
+    """The issuing office and the agency it belongs to, as printed on the certificate.
+
+    ``agency_name`` and ``address_lines`` came later than the other fields: empty on data
+    made before them (old JSON still loads; the canonical form leaves them out when empty).
+    """
+
     code: str  # the agency office's code, e.g. "FIEOMUM01"
     name: str
     place: str
+    agency_name: str = ""  # e.g. "Indo-Gulf Chamber of Commerce"
+    address_lines: tuple[str, ...] = ()  # the office's postal address
 
     def check(self, path: str) -> None:
         _text(f"{path}.code", self.code, limit=40)
@@ -235,6 +243,8 @@ class IssuingOffice:
             _fail(f"{path}.code", f"is {self.code!r}; an office code is ASCII without spaces")
         _text(f"{path}.name", self.name)
         _text(f"{path}.place", self.place)
+        _text(f"{path}.agency_name", self.agency_name, required=False, limit=300)
+        _lines(f"{path}.address_lines", self.address_lines)
 
 
 @dataclass(frozen=True)
@@ -261,6 +271,7 @@ class CertificateData:
     back_to_back: ForeignCertificate | None = None  # required when kind == "back_to_back"
     stamp_png: bytes | None = field(default=None, repr=False)  # office stamp, RGBA PNG
     signature_png: bytes | None = field(default=None, repr=False)  # officer's signature
+    officer_designation: str = ""  # e.g. "Issuing Officer"; empty on older data
 
     def __post_init__(self) -> None:
         self.check()
@@ -268,6 +279,13 @@ class CertificateData:
     @property
     def is_draft(self) -> bool:
         return self.certificate_number is None
+
+    @property
+    def issued_retrospectively(self) -> bool:
+        """Issued after the goods left: the issue date is later than the departure date."""
+        departure = self.transport.departure_date
+        return self.issue_date is not None and departure is not None and \
+            self.issue_date > departure
 
     @property
     def reference_number(self) -> str:
@@ -308,6 +326,7 @@ class CertificateData:
         self.declaration.check("declaration")
         self.issuing_office.check("issuing_office")
         _text("officer_name", self.officer_name)
+        _text("officer_designation", self.officer_designation, required=False, limit=200)
         _text("remarks", self.remarks, required=False)
         _text("invoice_number", self.invoice_number, required=False, limit=200)
         _date("invoice_date", self.invoice_date, required=False)

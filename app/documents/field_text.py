@@ -50,23 +50,32 @@ def _lines(text: str, bold: bool = False) -> list[Para]:
     return [Para(line, bold) for line in split_lines(text)]
 
 
+def _address(lines: tuple[str, ...], code: str) -> list[Para]:
+    """Address lines, then the country in capitals, once: a last line that already names
+    the country ("Mumbai 400093, India" split as "India") is not printed twice."""
+    name = country(code)
+    if lines and lines[-1].strip().upper() in (name, code.upper()):
+        lines = lines[:-1]
+    return [*(Para(a) for a in lines), Para(name)]
+
+
 def _exporter(d: CertificateData) -> list[Para]:
     e = d.exporter
-    out = [*_lines(e.name, True), *(Para(a) for a in e.address_lines), Para(country(e.country))]
+    out = [*_lines(e.name, True), *_address(e.address_lines, e.country)]
     out.append(Para(f"IEC: {e.iec}" + (f"   GSTIN: {e.gstin}" if e.gstin else "")))
     return out
 
 
 def _consignee(d: CertificateData) -> list[Para]:
     c = d.consignee
-    return [*_lines(c.name, True), *(Para(a) for a in c.address_lines), Para(country(c.country))]
+    return [*_lines(c.name, True), *_address(c.address_lines, c.country)]
 
 
 def _producer(d: CertificateData) -> list[Para]:
     p = d.producer
     if p is None:
         return [Para("Same as exporter (box 1)")]
-    return [*_lines(p.name, True), *(Para(a) for a in p.address_lines), Para(country(p.country))]
+    return [*_lines(p.name, True), *_address(p.address_lines, p.country)]
 
 
 def _origin(d: CertificateData) -> list[Para]:
@@ -136,25 +145,44 @@ def _issued_in(d: CertificateData) -> list[Para]:
 
 def _declaration_details(d: CertificateData) -> list[Para]:
     dec = d.declaration
-    who = dec.signatory_name + (f", {dec.signatory_designation}" if dec.signatory_designation else "")
+    on_behalf = f"for {d.exporter.name}"
+    # the store's designation of an applicant is "for <exporter>": said once, not twice
+    designation = "" if dec.signatory_designation.strip() == on_behalf else \
+        dec.signatory_designation
+    who = dec.signatory_name + (f", {designation}" if designation else "")
     return [
         Para(f"Place and date: {dec.place}, {format_date(dec.date)}"),
         Para(who, True),
-        Para(f"for {d.exporter.name} (declared electronically)"),
+        Para(f"{on_behalf} (declared electronically)"),
     ]
+
+
+def _issuer(d: CertificateData) -> list[Para]:
+    """The agency, its office and the office's address."""
+    o = d.issuing_office
+    if o.agency_name and not o.name.startswith(o.agency_name):
+        out = [Para(o.agency_name, True), Para(o.name)]
+    else:  # "Federation of Indian Export Organisations, Mumbai" names both
+        out = [Para(o.name, True)]
+    address = [a for a in o.address_lines if a]
+    if address:
+        out.append(Para(", ".join(address)))
+    elif o.place:
+        out.append(Para(o.place))
+    return out
 
 
 def _certification_details(d: CertificateData) -> list[Para]:
     o = d.issuing_office
-    out = [
-        Para(f"Place: {o.place}"),
-        Para(f"Date: {format_date(d.issue_date) or 'not issued'}"),
-        Para(d.officer_name, True),
-        Para(o.name),
-        Para(f"Office code: {o.code}"),
-    ]
+    out = [Para(d.officer_name, True)]
+    if d.officer_designation:
+        out.append(Para(d.officer_designation))
+    out.extend(_issuer(d))
+    out.append(Para(f"{o.place}, {format_date(d.issue_date) or 'not issued'} · office {o.code}"))
     if d.certificate_number:
         out.append(Para(f"Certificate No. {d.certificate_number}", True))
+    if d.issued_retrospectively:
+        out.append(Para("Issued retrospectively", True))
     return out
 
 
@@ -170,7 +198,7 @@ FIELD_KEYS: dict[str, Callable[[CertificateData], list[Para]]] = {
     "reference": _reference,
     "issued_in": _issued_in,
     "form_title": lambda d: [],  # the form's title lines: placed by the title box
-    "issuing_body": lambda d: [Para(d.issuing_office.name), Para(d.issuing_office.place)],
+    "issuing_body": _issuer,
     "declaration_details": _declaration_details,
     "certification_details": _certification_details,
 }

@@ -1,10 +1,14 @@
 """QR symbols drawn straight into the PDF as one vector path (no PNG round trip).
 
 Text all in the QR alphanumeric alphabet (``ECOO:`` + base45, an officer-signed payload)
-is one alphanumeric segment; any other printable ASCII text (the sealed payload's URL,
-``https://host/v/`` + base64url) is one byte segment. The symbol version is the smallest of a few fixed classes that holds the text, error correction M,
-and one fixed mask pattern: any mask is valid under ISO/IEC 18004, and trying all eight
-(what ``qrcode`` does by default) costs ~9 ms.
+is one alphanumeric segment, error correction M; any other printable ASCII text (the
+sealed payload's URL, ``https://host/v/`` + base64url) is one byte segment, error
+correction L: a ~217-character URL then fits version 9 (53 modules), whose modules are
+0.7 mm in the forms' 44 mm QR box, which a phone photo still decodes (blurred, rotated,
+JPEG: ``tests/support/phone.py``); at M it needs version 11-12 and 0.6 mm modules, which
+zbar no longer reads from such a photo. The symbol version is the smallest of a few fixed
+classes that holds the text, with one fixed mask pattern: any mask is valid under ISO/IEC
+18004, and trying all eight (what ``qrcode`` does by default) costs ~9 ms.
 
 Even with a fixed mask, ``qrcode`` builds a version-14 symbol in ~12 ms of pure Python
 (polynomial objects, bit-by-bit placement). Here the ``qrcode`` library is used once per
@@ -22,10 +26,10 @@ from functools import cached_property
 
 import qrcode
 from qrcode.base import rs_blocks
-from qrcode.constants import ERROR_CORRECT_M
+from qrcode.constants import ERROR_CORRECT_L, ERROR_CORRECT_M
 from qrcode.util import mask_func
 
-VERSION_CLASSES: tuple[int, ...] = (6, 8, 10, 12, 14, 17, 20, 25)
+VERSION_CLASSES: tuple[int, ...] = (6, 8, 9, 10, 12, 14, 17, 20, 25)
 MASK_PATTERN = 2
 QUIET_ZONE_MODULES = 4
 ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
@@ -80,6 +84,12 @@ def _rs_remainder(data: list[int], table: list[int], degree: int) -> list[int]:
     return list(rem.to_bytes(degree, "big"))
 
 
+def error_correction(text: str) -> int:
+    """The error correction level of ``text``'s symbol: L for a byte-mode text (the sealed
+    URL), M for an alphanumeric one (``ECOO:`` + base45)."""
+    return ERROR_CORRECT_M if _is_alphanumeric(text) else ERROR_CORRECT_L
+
+
 @dataclass(frozen=True)
 class _Template:
     version: int
@@ -95,18 +105,17 @@ class _Template:
         return sum(d for _t, d in self.blocks)
 
 
-_templates: dict[int, _Template] = {}
+_templates: dict[tuple[int, int], _Template] = {}
 _generators: dict[int, list[int]] = {}
 _lock = threading.Lock()
 
 
-def _template(version: int) -> _Template:
+def _template(version: int, ec: int = ERROR_CORRECT_M) -> _Template:
     with _lock:
-        hit = _templates.get(version)
+        hit = _templates.get((version, ec))
     if hit is not None:
         return hit
-    code = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M,
-                         mask_pattern=MASK_PATTERN)
+    code = qrcode.QRCode(version=version, error_correction=ec, mask_pattern=MASK_PATTERN)
     n = code.modules_count = version * 4 + 17
     code.modules = [[None] * n for _ in range(n)]
     code.setup_position_probe_pattern(0, 0)
@@ -139,11 +148,11 @@ def _template(version: int) -> _Template:
         base=tuple("1" if m else "0" for r in modules for m in r),
         positions=tuple(r * n + c for r, c in positions),
         mask="".join("1" if is_masked(r, c) else "0" for r, c in positions),
-        blocks=tuple((b.total_count, b.data_count) for b in rs_blocks(version, ERROR_CORRECT_M)),
+        blocks=tuple((b.total_count, b.data_count) for b in rs_blocks(version, ec)),
         count_bits=9 if version < 10 else (11 if version < 27 else 13),
     )
     with _lock:
-        _templates[version] = template
+        _templates[(version, ec)] = template
     return template
 
 
@@ -230,23 +239,25 @@ class QrSymbol:
 
 
 def choose_version(text: str) -> int:
+    ec = error_correction(text)
     for version in VERSION_CLASSES:
-        t = _template(version)
+        t = _template(version, ec)
         if _bit_length(text, t.count_bits, version) <= t.data_codewords * 8:
             return version
     raise ValueError(f"QR text of {len(text)} characters is too long for version 25")
 
 
 def make_symbol(text: str) -> QrSymbol:
-    """The QR symbol (EC level M, fixed mask) of ``text``: one alphanumeric segment when
-    every character is in that mode's alphabet, else one byte segment of printable ASCII."""
+    """The QR symbol (fixed mask) of ``text``: one alphanumeric segment (EC level M) when
+    every character is in that mode's alphabet, else one byte segment of printable ASCII
+    (EC level L)."""
     if not _is_alphanumeric(text):
         bad = {ch for ch in text if not " " <= ch <= "~"}
         if bad:
             raise ValueError(
                 f"QR text has characters outside the alphanumeric mode and printable ASCII: "
                 f"{bad}")
-    t = _template(choose_version(text))
+    t = _template(choose_version(text), error_correction(text))
     bits = "".join(map("{:08b}".format, _codewords(text, t)))
     bits += "0" * (len(t.positions) - len(bits))  # remainder bits
     # data bit XOR mask bit, as an integer XOR of two bit strings
@@ -264,7 +275,7 @@ def reference_symbol(text: str, version: int) -> QrSymbol:
     """The same symbol made entirely by ``qrcode`` (slow): the tests' yardstick."""
     from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
-    code = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0,
+    code = qrcode.QRCode(version=version, error_correction=error_correction(text), border=0,
                          mask_pattern=MASK_PATTERN)
     mode = MODE_ALPHA_NUM if _is_alphanumeric(text) else MODE_8BIT_BYTE
     code.add_data(QRData(text.encode("ascii"), mode=mode), optimize=0)

@@ -9,6 +9,7 @@ code and, on drafts, the watermark.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import io
 import logging
@@ -23,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from app.documents.canonical import normalise_text
 from app.documents.certificate_data import CertificateData
+from app.documents.countries import country_name
 from app.documents.field_text import (
     GOODS_CELLS,
     Para,
@@ -58,6 +60,8 @@ PAD = 1.3 * MM  # inner padding of a box
 ROW_GAP = 2.2  # points between goods items
 LINE_WIDTH = 0.6
 WATERMARK = "DRAFT — not valid"
+ORIGINAL = "ORIGINAL"
+LANGUAGE = "en-IN"
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,8 @@ class _Layout:
         if "form_title" not in box.content:
             paras = [*title, *paras] if box.content else paras
         paras.extend(Para(s) for s in box.static)
+        if self.spec.agreement:  # a preferential form's heading says, first, which copy it is
+            paras.insert(0, Para(ORIGINAL, True))
         f = self.spec.fonts
         fitted = self.fit_paras(paras, inner_w, h - 2 * PAD, max_size=f.title_size)
         used = len(fitted.lines) * fitted.size * self.leading
@@ -676,6 +682,7 @@ def render_certificate(
     qr_signer: QrSigner | None = None,
     sealed: tuple[bytes, str] | None = None,
     draft: bool | None = None,
+    issued_at: dt.datetime | None = None,
 ) -> RenderedCertificate:
     """Render ``data`` with its form's specification.
 
@@ -684,6 +691,9 @@ def render_certificate(
     ``(payload, qr_text)`` the agency's seal made when the number was reserved (checked
     here to name this very certificate), or a payload signed by ``qr_signer`` (the
     officer's token, where no seal is available).
+
+    ``issued_at``, the issue moment, dates the PDF (creation and modification dates, XMP);
+    without it the PDF is dated now.
     """
     is_draft = data.is_draft if draft is None else (draft or data.is_draft)
     spec = load_form_spec(data.form_code)
@@ -714,7 +724,7 @@ def render_certificate(
     symbol = make_symbol(qr_text)
     layout = _Layout(spec, data, fonts, symbol, is_draft)
     layout.run()
-    pdf = _draw(layout, spec, data, fonts, is_draft)
+    pdf = _draw(layout, spec, data, fonts, is_draft, issued_at or dt.datetime.now(dt.UTC))
     return RenderedCertificate(
         pdf=pdf,
         page_count=len(layout.pages),
@@ -729,22 +739,19 @@ def render_certificate(
 
 
 def _draw(layout: _Layout, spec: FormSpec, data: CertificateData, fonts: FontPair,
-          draft: bool) -> bytes:
+          draft: bool, moment: dt.datetime) -> bytes:
     buffer = io.BytesIO()
     canvas = Canvas(
         buffer,
         pagesize=(layout.page_w, layout.page_h),
         pageCompression=1,
-        invariant=1,
+        invariant=1,  # no time-dependent ID or comments; the dates are set below
         initialFontName=fonts.regular,
         initialFontSize=8,
+        lang=LANGUAGE,
     )
+    _set_metadata(canvas, _metadata(spec, data, draft), moment)
     reference = data.reference_number
-    title = f"{spec.name} — {'Application' if data.is_draft else 'Certificate'} No. {reference}"
-    canvas.setTitle(normalise_text(title))
-    canvas.setAuthor(normalise_text(data.issuing_office.name))
-    canvas.setSubject("Certificate of Origin" + (" (DRAFT — not valid)" if draft else ""))
-    canvas.setCreator("Origin Desk")
     total = len(layout.pages)
     label = (
         f"Application No. {reference} — DRAFT" if data.is_draft
@@ -784,6 +791,82 @@ def _deflate_pages_fast(canvas: Canvas) -> None:
             stream = pdfdoc.PDFStream(content=page.stream, filters=[_FAST_FLATE])
             stream.__Comment__ = "page stream"
             page.Contents = stream
+
+
+@dataclass(frozen=True)
+class _Metadata:
+    title: str
+    author: str
+    subject: str
+    keywords: str
+
+
+def _metadata(spec: FormSpec, data: CertificateData, draft: bool) -> _Metadata:
+    reference = data.reference_number
+    if data.is_draft:
+        title = f"Certificate of Origin — draft of application {reference}"
+    else:
+        title = f"Certificate of Origin {reference}" + (" — DRAFT" if draft else "")
+    office = data.issuing_office
+    subject = f"{spec.name}: {country_name(data.origin_country)} to " \
+        f"{country_name(data.destination_country)}" + (" (DRAFT — not valid)" if draft else "")
+    return _Metadata(
+        title=normalise_text(title),
+        author=normalise_text(office.agency_name or office.name),
+        subject=normalise_text(subject),
+        keywords=normalise_text(", ".join(
+            k for k in ("Certificate of Origin", spec.code, reference, office.code) if k)),
+    )
+
+
+def _set_metadata(canvas: Canvas, meta: _Metadata, moment: dt.datetime) -> None:
+    """Info dictionary (with real dates: reportlab's invariant mode says 1 Jan 2000) and an
+    XMP metadata stream saying the same."""
+    moment = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    canvas.setTitle(meta.title)
+    canvas.setAuthor(meta.author)
+    canvas.setSubject(meta.subject)
+    canvas.setKeywords(meta.keywords)
+    canvas.setCreator("Origin Desk")
+    stamp = canvas._doc._timeStamp
+    stamp.YMDhms = moment.timetuple()[:6]
+    stamp.dhh = stamp.dmm = 0
+    xmp = pdfdoc.PDFStream(
+        dictionary=pdfdoc.PDFDictionary({"Type": pdfdoc.PDFName("Metadata"),
+                                         "Subtype": pdfdoc.PDFName("XML")}),
+        content=_xmp(meta, moment, canvas._doc._pdfVersion, canvas._doc.info.producer)
+        .encode("utf-8"),
+        filters=[],
+    )
+    canvas._doc.Catalog.Metadata = canvas._doc.Reference(xmp)
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xmp(meta: _Metadata, moment: dt.datetime, pdf_version: tuple[int, int],
+         producer: str) -> str:
+    when = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    title, author, subject = _xml(meta.title), _xml(meta.author), _xml(meta.subject)
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">'
+        '<dc:format>application/pdf</dc:format>'
+        f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>'
+        f'<dc:creator><rdf:Seq><rdf:li>{author}</rdf:li></rdf:Seq></dc:creator>'
+        f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{subject}</rdf:li></rdf:Alt>'
+        '</dc:description>'
+        f'<dc:language><rdf:Bag><rdf:li>{LANGUAGE}</rdf:li></rdf:Bag></dc:language>'
+        f'<xmp:CreateDate>{when}</xmp:CreateDate><xmp:ModifyDate>{when}</xmp:ModifyDate>'
+        f'<xmp:MetadataDate>{when}</xmp:MetadataDate><xmp:CreatorTool>Origin Desk</xmp:CreatorTool>'
+        f'<pdf:Producer>{_xml(producer)}</pdf:Producer><pdf:Keywords>{_xml(meta.keywords)}</pdf:Keywords>'
+        f'<pdf:PDFVersion>{pdf_version[0]}.{pdf_version[1]}</pdf:PDFVersion>'
+        '</rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end="r"?>'
+    )
 
 
 def _footer(canvas: Canvas, layout: _Layout, fonts: FontPair, label: str, form: str,

@@ -117,9 +117,11 @@ def sample_certificate(
         ),
         issuing_office=IssuingOffice(
             code="FIEOMUM01", name="Federation of Indian Export Organisations, Mumbai",
-            place="Mumbai",
+            place="Mumbai", agency_name="Federation of Indian Export Organisations",
+            address_lines=("Akbar House, Nagindas Master Road, Fort", "Mumbai 400001"),
         ),
         officer_name="Anil K. Sharma",
+        officer_designation="Deputy Director",
         remarks="Shipment under letter of credit No. LC/4411/2025 (₹ value declared on the "
                 "shipping bill).",
         invoice_number="RTE/EXP/2025/118",

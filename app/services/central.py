@@ -231,9 +231,11 @@ class SqlCentral(SqlCentralLink):
         issued_at, issue_date = issue_moment(row.reserved_at)
         app = read_application_for_certificate(session, application_id)
         officer = session.execute(
-            text("SELECT full_name, signature_png FROM users WHERE id = :u"), {"u": user_id}
+            text("SELECT full_name, designation, signature_png FROM users WHERE id = :u"),
+            {"u": user_id},
         ).one()
         data = issue_certificate_data(app, officer_name=officer.full_name,
+                                      officer_designation=officer.designation,
                                       certificate_number=row.number, issue_date=issue_date)
         return Reservation(
             application_id=app.id, application_number=app.number, version=int(row.version),

@@ -111,7 +111,8 @@ _CERTIFICATES = Certificate.__table__
 _NUMBERS = CertificateNumber.__table__
 
 _OFFICER = (
-    select(_USERS.c.full_name, _USERS.c.email, _USERS.c.status, _USERS.c.role,
+    select(_USERS.c.full_name, _USERS.c.designation, _USERS.c.email, _USERS.c.status,
+           _USERS.c.role,
            _USERS.c.agency_id, _USERS.c.signature_png, Agency.__table__.c.code,
            exists().where(officer_offices.c.user_id == _USERS.c.id,
                           officer_offices.c.office_id == bindparam("office_id")).label("mapped"))
@@ -162,6 +163,7 @@ def reserve(session: Session, user_id: int, application_id: int, desk_session: s
     session.execute(update(_NUMBERS).where(_NUMBERS.c.number == number).values(
         reserved_at=issued_at, reserved_by_id=user_id, desk_session=desk_session[:64]))
     data = issue_certificate_data(app, officer_name=officer.full_name,
+                                  officer_designation=officer.designation,
                                   certificate_number=number, issue_date=issue_date)
     return Reservation(
         application_id=app.id, application_number=app.number, version=app.version,

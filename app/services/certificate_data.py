@@ -27,7 +27,7 @@ from app.models import Application, ApplicationKind, User
 from app.models import Exporter as ExporterRow
 from app.models import GoodsLine as GoodsLineRow
 from app.models.exporters import Applicant, GstRegistration
-from app.models.organisation import Office
+from app.models.organisation import Agency, Office
 
 _MODES = {"sea": "Sea", "air": "Air", "road": "Road", "rail": "Rail", "multimodal": "Multimodal"}
 
@@ -39,7 +39,7 @@ def load_application_for_certificate(session: Session, *, application_id: int | 
         selectinload(Application.goods),
         joinedload(Application.exporter).selectinload(ExporterRow.gst_registrations),
         joinedload(Application.applicant),
-        joinedload(Application.office),
+        joinedload(Application.office).joinedload(Office.agency),
         joinedload(Application.claimed_by),
     )
     if application_id is not None:
@@ -60,6 +60,7 @@ _OFFICES = Office.__table__
 _APPLICANTS = Applicant.__table__
 _GOODS = GoodsLineRow.__table__
 _GSTS = GstRegistration.__table__
+_AGENCIES = Agency.__table__
 
 _APPLICATION_ROW = (
     select(
@@ -72,6 +73,8 @@ _APPLICATION_ROW = (
         _OFFICES.c.code.label("office_code"),
         _OFFICES.c.name.label("office_name"),
         _OFFICES.c.place.label("office_place"),
+        _OFFICES.c.address.label("office_address"),
+        _AGENCIES.c.name.label("agency_name"),
         _OFFICES.c.ewallet_enabled.label("office_ewallet_enabled"),
         _OFFICES.c.stamp_png.label("office_stamp_png"),
         select(_GSTS.c.gstin).where(_GSTS.c.exporter_id == _APPS.c.exporter_id)
@@ -80,6 +83,7 @@ _APPLICATION_ROW = (
     .join(_EXPORTERS, _EXPORTERS.c.id == _APPS.c.exporter_id)
     .join(_APPLICANTS, _APPLICANTS.c.id == _APPS.c.applicant_id)
     .join(_OFFICES, _OFFICES.c.id == _APPS.c.office_id)
+    .join(_AGENCIES, _AGENCIES.c.id == _OFFICES.c.agency_id)
     .where(_APPS.c.id == bindparam("application_id"))
 )
 _GOODS_ROWS = (
@@ -103,6 +107,11 @@ class _ExporterView:
 
 
 @dataclass(frozen=True)
+class _AgencyView:
+    name: str
+
+
+@dataclass(frozen=True)
 class OfficeView:
     id: int
     agency_id: int
@@ -111,12 +120,15 @@ class OfficeView:
     place: str
     ewallet_enabled: bool
     stamp_png: bytes | None
+    address: str = ""
+    agency: _AgencyView = _AgencyView("")
 
 
 @dataclass(frozen=True)
 class _PersonView:
     full_name: str
     signature_png: bytes | None = None
+    designation: str = ""
 
 
 class ApplicationView:
@@ -140,6 +152,7 @@ class ApplicationView:
             id=row.office_id, agency_id=row.office_agency_id, code=row.office_code,
             name=row.office_name, place=row.office_place,
             ewallet_enabled=bool(row.office_ewallet_enabled), stamp_png=None,
+            address=row.office_address or "", agency=_AgencyView(row.agency_name),
         )
         self.stamp_png: bytes | None = row.office_stamp_png
         self.claimed_by = None  # issuing always names the officer
@@ -159,13 +172,14 @@ def read_application_for_certificate(session: Session, application_id: int) -> A
 
 
 def issue_certificate_data(
-    app: ApplicationView, *, officer_name: str, certificate_number: str, issue_date: dt.date
+    app: ApplicationView, *, officer_name: str, certificate_number: str, issue_date: dt.date,
+    officer_designation: str = "",
 ) -> CertificateData:
     """The certificate data of ``app`` for issue, without images (as :func:`certificate_data`
     with ``stamp_png`` and ``signature_png`` left out)."""
     return certificate_data(
         app,  # type: ignore[arg-type]
-        officer=_PersonView(officer_name),  # type: ignore[arg-type]
+        officer=_PersonView(officer_name, None, officer_designation or ""),  # type: ignore[arg-type]
         certificate_number=certificate_number,
         issue_date=issue_date,
     )
@@ -236,9 +250,12 @@ def certificate_data(
             signatory_name=app.applicant.full_name,
             signatory_designation="for " + exporter.name,
         ),
-        issuing_office=IssuingOffice(code=app.office.code, name=app.office.name,
-                                     place=app.office.place),
+        issuing_office=IssuingOffice(
+            code=app.office.code, name=app.office.name, place=app.office.place,
+            agency_name=app.office.agency.name or "", address_lines=_lines(app.office.address or ""),
+        ),
         officer_name=signer.full_name if signer else "Issuing officer",
+        officer_designation=(signer.designation or "") if signer else "",
         remarks=app.remarks or "",
         invoice_number=app.invoice_number,
         invoice_date=app.invoice_date,

@@ -7,12 +7,13 @@ certificate number is either issued or voided with its reason:
 1. **reserve**: the application is checked (approved, the officer may issue it, an in-lieu
    original that can be superseded), a number is allocated and recorded as ``reserved``
    for this application, and the certificate data is read. Committed.
-2. **render and sign** (no transaction): the renderer draws the certificate with the QR
-   payload the central store sealed with the agency's seal at step 1 (where it has no
-   seal, a payload signed by the token, ``session.sign_raw``), then the token makes the
-   PAdES signature, visible over the certification box, with the office stamp and the
-   officer's signature image as its appearance: with a seal, the only signature the token
-   makes for the certificate.
+2. **render and sign** (no transaction): the renderer draws the certificate, with the
+   office stamp and the officer's signature image in the certification box's page content
+   (so every viewer shows them, and the signature covers them), and with the QR payload
+   the central store sealed with the agency's seal at step 1 (where it has no seal, a
+   payload signed by the token, ``session.sign_raw``); then the token makes the PAdES
+   signature, its field over the stamp and signature with an empty appearance: with a
+   seal, the only signature the token makes for the certificate.
 3. **record**: the application is re-read and must still be approved at the version read
    in step 1 (never issued twice: the version check and the unique certificate per
    application stop a second desk); the certificate, its PDF and digest, the signer's
@@ -32,11 +33,10 @@ are released after :data:`STALE_RESERVATION`.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -73,63 +73,6 @@ class IssuedCertificate:
     pdf_sha256: str
     signer_fingerprint: str
     superseded_number: str | None = None
-
-
-# --- the signature appearance ----------------------------------------------------------------
-
-
-def appearance_png(
-    stamp_png: bytes | None,
-    signature_png: bytes | None,
-    box: Sequence[float],
-    *,
-    pixels_per_point: float = 2.0,
-) -> bytes | None:
-    """Stamp and signature composed for the visible signature over ``box`` (points).
-
-    The same arrangement as the renderer's preview: the round stamp at the left, the
-    signature overlapping its right quarter, both centred vertically; transparent elsewhere.
-    """
-    if not stamp_png and not signature_png:
-        return None
-    from PIL import Image
-
-    w_pt, h_pt = box[2] - box[0], box[3] - box[1]
-    scale = pixels_per_point
-    canvas = Image.new("RGBA", (max(1, round(w_pt * scale)), max(1, round(h_pt * scale))))
-    mm = 72.0 / 25.4
-    side = 0.0
-    if stamp_png:
-        stamp = _image(stamp_png)
-        side = min(h_pt, w_pt * 0.55, 34 * mm)
-        size = max(1, round(side * scale))
-        placed = stamp.resize((size, size), Image.Resampling.LANCZOS)
-        canvas.alpha_composite(placed, (0, round((h_pt - side) / 2 * scale)))
-    if signature_png:
-        sig = _image(signature_png)
-        aspect = sig.width / max(sig.height, 1)
-        sig_w = min(w_pt * 0.62 if stamp_png else w_pt, 56 * mm)
-        sig_h = min(h_pt * 0.7, sig_w / max(aspect, 0.3), 24 * mm)
-        sig_w = min(sig_w, sig_h * aspect)
-        placed = sig.resize(
-            (max(1, round(sig_w * scale)), max(1, round(sig_h * scale))), Image.Resampling.LANCZOS
-        )
-        x = side * 0.75 if stamp_png else 0.0
-        canvas.alpha_composite(placed, (round(x * scale), round((h_pt - sig_h) / 2 * scale)))
-    out = io.BytesIO()
-    canvas.save(out, format="PNG", optimize=False, compress_level=3)
-    return out.getvalue()
-
-
-def _image(png: bytes) -> Any:
-    from PIL import Image
-
-    try:
-        image = Image.open(io.BytesIO(png))
-        image.load()
-    except Exception as exc:  # Pillow raises many kinds
-        raise IssueRefused(f"A stamp or signature image in the store cannot be read: {exc}") from None
-    return image.convert("RGBA")
 
 
 # --- issuing ---------------------------------------------------------------------------------
@@ -174,8 +117,6 @@ class Issuer:
         self.desk_session = runs.current if runs is not None else DeskRuns.anonymous()
         self.on_issued = on_issued
         self.after_batch = after_batch
-        self._appearance_cache: dict[tuple[str, str, tuple[float, ...]], bytes | None] = {}
-        self._lock = threading.Lock()
 
     # --- before a batch ------------------------------------------------------------------
 
@@ -312,34 +253,25 @@ class Issuer:
                 log.exception("after issuing %s", reservation.number)
         return issued
 
-    def _appearance(self, reservation: Reservation, box: Sequence[float]) -> bytes | None:
-        key = (
-            hashlib.sha256(reservation.stamp_png or b"").hexdigest(),
-            hashlib.sha256(reservation.signature_png or b"").hexdigest(),
-            tuple(round(v, 2) for v in box),
-        )
-        with self._lock:
-            if key not in self._appearance_cache:
-                self._appearance_cache[key] = appearance_png(
-                    reservation.stamp_png, reservation.signature_png, box
-                )
-            return self._appearance_cache[key]
-
     def _render_and_sign(self, reservation: Reservation, token: Any) -> bytes:
         from app.documents.qr_payload import QrSigner, key_id_for_certificate
         from app.documents.renderer import render_certificate
 
+        # the stamp and the signature image are drawn in the page content the signature covers
+        data = replace(reservation.data, stamp_png=reservation.stamp_png,  # type: ignore[type-var]
+                       signature_png=reservation.signature_png)
         if reservation.qr_payload is not None and reservation.qr_text is not None:
             # sealed by the agency's seal at reservation: the token signs only the PDF
             rendered = render_certificate(
-                reservation.data, sealed=(reservation.qr_payload, reservation.qr_text))
+                data, sealed=(reservation.qr_payload, reservation.qr_text),
+                issued_at=reservation.issued_at)
         else:  # no seal (a desk on a direct PostgreSQL store): the token signs the QR too
             signer = QrSigner(
                 key_id=key_id_for_certificate(token.certificate_der),
                 algorithm=qr_algorithm(token.key_algorithm),
                 sign=token.sign_raw,
             )
-            rendered = render_certificate(reservation.data, qr_signer=signer)
+            rendered = render_certificate(data, qr_signer=signer, issued_at=reservation.issued_at)
         box = rendered.signature_box
         officer = reservation.data.officer_name  # type: ignore[attr-defined]
         return token.sign_pdf(
@@ -347,7 +279,7 @@ class Issuer:
             field_name=SIGNATURE_FIELD,
             page=rendered.certification_page,
             box=box,
-            stamp_png=self._appearance(reservation, box),
+            stamp_png=None,  # an empty appearance: what it covers is in the page already
             stamp_text="",
             reason=f"Certificate of Origin {reservation.number} issued by {officer}",
             location=reservation.office_place,
