@@ -147,8 +147,22 @@ class TimestampUnavailable(TokenError):
         self.url = url
         extra = f" ({detail})" if detail else ""
         super().__init__(
-            f"The timestamp server {url} did not give a timestamp{extra}. Check the network "
+            f"The timestamp server at {url} did not answer{extra}. Check the network "
             "or the setting 'timestamp_url', then sign the rest."
+        )
+
+
+class RevocationUnavailable(TokenError):
+    """An OCSP responder or CRL server of the signer's chain did not answer (B-LTA signing
+    embeds their answers): every signature of the batch would fail too."""
+
+    def __init__(self, url: str, detail: str = "") -> None:
+        self.url = url
+        where = f"at {url} " if url else ""
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"The certificate status server (OCSP or CRL) {where}did not answer{extra}: a "
+            "long-term signature needs its answer. Check the network, then sign the rest."
         )
 
 

@@ -42,6 +42,7 @@ from app.signing.errors import (
     MechanismNotSupported,
     NoPrivateKey,
     PinLocked,
+    RevocationUnavailable,
     SigningCancelled,
     SigningError,
     TimestampUnavailable,
@@ -60,6 +61,9 @@ AskPin = Callable[[TokenInfo, list[str]], "str | None"]
 """``ask_pin(token_info, warnings)``: the PIN typed by the officer, or None to cancel."""
 
 BYTES_RESERVED = 16384
+# B-LTA: the signature timestamp token (with the TSA's certificate) sits inside /Contents
+BYTES_RESERVED_LTA = 32768
+NETWORK_TIMEOUT_SECONDS = 10
 _BACKGROUNDS_KEPT = 16  # appearance images kept encoded per session
 
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -283,6 +287,7 @@ class TokenSession:
         pin: str | None,
         use_raw_mechanism: bool,
         timestamp_url: str = "",
+        trust_roots: Sequence[x509.Certificate | bytes] = (),
     ) -> None:
         self.token = token
         self.certificate = certificate
@@ -292,6 +297,10 @@ class TokenSession:
         self._pin = pin if always_authenticate else None
         self.use_raw_mechanism = use_raw_mechanism
         self.timestamp_url = timestamp_url
+        self.trust_roots = [_der_of(c) for c in trust_roots]
+        self._network: Any = None  # the HTTP session shared by the TSA and OCSP/CRL fetches
+        self._validation_context: Any = None
+        self._timestamper_: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._signer: Any = None
         self._broken: TokenError | None = None
@@ -309,6 +318,18 @@ class TokenSession:
     def key_algorithm(self) -> str:
         """``RSA-2048``, ``ECDSA-P256``, ...: tells how :meth:`sign_raw` output is shaped."""
         return self.certificate.key_algorithm
+
+    @property
+    def signature_level(self) -> str:
+        """``B-LTA`` with a timestamp server, ``B-B`` without (see docs/ARCHITECTURE.md)."""
+        return "B-LTA" if self.timestamp_url else "B-B"
+
+    @property
+    def chain_der(self) -> list[bytes]:
+        """The signer's certificate and its issuers up to, not including, the root: what
+        each signature embeds (from the token's CA certificates and the trust folder)."""
+        candidates = [c.der for c in self.token.ca_certificates] + self.trust_roots
+        return signer_chain(self.certificate.der, candidates)
 
     @property
     def closed(self) -> bool:
@@ -336,11 +357,15 @@ class TokenSession:
         reason: str | None = None,
         location: str | None = None,
     ) -> bytes:
-        """A PAdES B-B (B-T with a timestamp URL) signed copy of ``pdf_bytes``.
+        """A certified (DocMDP P=1) PAdES copy of ``pdf_bytes``: B-LTA with a timestamp
+        URL (signature timestamp, the chain's OCSP responses/CRLs in the DSS, a document
+        timestamp), B-B without.
 
         The visible field ``field_name`` covers ``box`` (points, PDF coordinates) on page
         ``page``; ``stamp_png`` (RGBA kept transparent) is its background, ``stamp_text`` the
-        text drawn over it. The token's certificates are embedded (the chain).
+        text drawn over it. Only the signer's chain is embedded (:attr:`chain_der`).
+        Raises :class:`~app.signing.errors.TimestampUnavailable` or
+        :class:`~app.signing.errors.RevocationUnavailable` when a server does not answer.
         """
         if not isinstance(pdf_bytes, bytes | bytearray) or b"%PDF-" not in pdf_bytes[:1024]:
             raise InvalidInput("The document to sign is not a PDF.")
@@ -403,11 +428,17 @@ class TokenSession:
             kwargs: dict[str, Any] = {}
             if self.always_authenticate:
                 kwargs["base_sign_kwargs"] = {"pin": self._pin}
+            from asn1crypto import x509 as asn1_x509
+
+            # the signer's chain only: nothing else from the token (other officers'
+            # certificates, duplicates), and no root (the verifier has it)
             signer = _signer_class()(
                 self._session,
                 key_id=self.certificate.key_id,
                 cert_id=self.certificate.key_id,
-                other_certs_to_pull=None,
+                other_certs_to_pull=(),
+                ca_chain=[asn1_x509.Certificate.load(der) for der in self.chain_der[1:]],
+                embed_roots=False,
                 use_raw_mechanism=self.use_raw_mechanism,
                 **kwargs,
             )
@@ -499,10 +530,14 @@ class TokenSession:
             style_kwargs["background"] = self._stamp_background(stamp_png)
             style_kwargs["background_opacity"] = 1.0
         timestamper = None
+        lta: dict[str, Any] = {}
         if self.timestamp_url:
-            from pyhanko.sign.timestamps import HTTPTimeStamper
-
-            timestamper = HTTPTimeStamper(self.timestamp_url)
+            timestamper = self._timestamper()
+            lta = {
+                "embed_validation_info": True,
+                "use_pades_lta": True,
+                "validation_context": self._fetching_validation_context(),
+            }
         pdf_signer = signers.PdfSigner(
             signers.PdfSignatureMetadata(
                 field_name=field_name,
@@ -510,6 +545,11 @@ class TokenSession:
                 subfilter=fields.SigSeedSubFilter.PADES,
                 reason=reason,
                 location=location,
+                # a certification signature: nothing may change afterwards but validation
+                # data and document timestamps (pyHanko's LTA_UPDATES, allowed at P=1)
+                certify=True,
+                docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+                **lta,
             ),
             signer=self._get_signer(),
             timestamper=timestamper,
@@ -521,15 +561,43 @@ class TokenSession:
         except (PdfError, ValueError) as exc:
             raise InvalidInput(f"The document to sign is not a readable PDF: {exc}") from None
         output = io.BytesIO()
+        reserved = BYTES_RESERVED_LTA if self.timestamp_url else BYTES_RESERVED
         try:
             self._event_loop().run_until_complete(
-                pdf_signer.async_sign_pdf(writer, output=output, bytes_reserved=BYTES_RESERVED)
+                pdf_signer.async_sign_pdf(writer, output=output, bytes_reserved=reserved)
             )
         except Exception as exc:
-            if self.timestamp_url and _is_timestamp_failure(exc):
-                raise TimestampUnavailable(self.timestamp_url, str(exc)[:200]) from exc
+            if self.timestamp_url:
+                raise_network_failure(exc, self.timestamp_url)
             raise
         return output.getvalue()
+
+    def _http(self) -> Any:
+        if self._network is None:
+            from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
+
+            self._network = LazySession()
+        return self._network
+
+    def _timestamper(self) -> Any:
+        """One per session: pyHanko asks the TSA once for a sample token to size the
+        document timestamp, and keeps it with the timestamper."""
+        if self._timestamper_ is None:
+            from pyhanko.sign.timestamps import HTTPTimeStamper
+
+            self._timestamper_ = HTTPTimeStamper(
+                self.timestamp_url, timeout=NETWORK_TIMEOUT_SECONDS, session=self._http()
+            )
+        return self._timestamper_
+
+    def _fetching_validation_context(self) -> Any:
+        """One per session: OCSP responses and CRLs fetched for the first certificate of a
+        batch serve the others (same chain, same minute)."""
+        if self._validation_context is None:
+            self._validation_context = fetching_validation_context(
+                self.trust_roots, self.chain_der[1:], session=self._http()
+            )
+        return self._validation_context
 
     def _sign_raw(self, data: bytes) -> bytes:
         import pkcs11
@@ -557,6 +625,8 @@ class TokenSession:
     def _close(self) -> None:
         try:
             if self._loop is not None:
+                if self._network is not None:
+                    self._loop.run_until_complete(self._network.close())
                 self._loop.close()
             self._session.close()
         except Exception as exc:  # the token may be gone already
@@ -610,7 +680,9 @@ def open_token_session(
     if not pin:
         raise SigningCancelled()
     try:
-        return run_in_token_thread(_login, token, certificate, pin, timestamp_url)
+        return run_in_token_thread(
+            _login, token, certificate, pin, timestamp_url, list(trust_roots)
+        )
     finally:
         del pin
 
@@ -651,7 +723,8 @@ def _find_token(info: TokenInfo) -> Any:
 
 
 def _login(
-    info: TokenInfo, certificate: CertificateInfo, pin: str, timestamp_url: str
+    info: TokenInfo, certificate: CertificateInfo, pin: str, timestamp_url: str,
+    trust_roots: Sequence[x509.Certificate | bytes] = (),
 ) -> TokenSession:
     import pkcs11
     from pkcs11 import Attribute, ObjectClass
@@ -705,6 +778,7 @@ def _login(
             pin=pin,
             use_raw_mechanism=use_raw,
             timestamp_url=timestamp_url,
+            trust_roots=trust_roots,
         )
     except BaseException as exc:
         try:
@@ -716,16 +790,84 @@ def _login(
         raise
 
 
-def _is_timestamp_failure(exc: BaseException) -> bool:
+def _der_of(cert: x509.Certificate | bytes) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.DER) if isinstance(cert, x509.Certificate) else bytes(cert)
+
+
+def signer_chain(cert_der: bytes, candidates: Sequence[bytes]) -> list[bytes]:
+    """``cert_der`` and its issuers found among ``candidates`` (each checked by name and
+    signature), up to but not including a self-signed root."""
+    certs = []
+    for der in dict.fromkeys(candidates):
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue
+    chain = [x509.load_der_x509_certificate(cert_der)]
+    while len(chain) < 8:
+        current = chain[-1]
+        if current.issuer == current.subject:
+            break
+        issuer = next((c for c in certs if c.subject == current.issuer
+                       and c not in chain and _issued_by(current, c)), None)
+        if issuer is None or issuer.issuer == issuer.subject:
+            break
+        chain.append(issuer)
+    return [_der_of(c) for c in chain]
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, Exception):  # noqa: BLE001 - any failure: not its issuer
+        return False
+    return True
+
+
+def fetching_validation_context(
+    trust_roots: Sequence[bytes], intermediates: Sequence[bytes], *, session: Any = None
+) -> Any:
+    """A ValidationContext that fetches OCSP responses and CRLs (hard-fail: a signature
+    that claims long-term validation must carry them) for B-LT/B-LTA signing."""
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+
+    backend = (AIOHttpFetcherBackend(session, per_request_timeout=NETWORK_TIMEOUT_SECONDS)
+               if session is not None
+               else AIOHttpFetcherBackend(per_request_timeout=NETWORK_TIMEOUT_SECONDS))
+    return ValidationContext(
+        trust_roots=[asn1_x509.Certificate.load(d) for d in trust_roots],
+        other_certs=[asn1_x509.Certificate.load(d) for d in intermediates],
+        allow_fetching=True,
+        revocation_mode="hard-fail",
+        fetcher_backend=backend,
+    )
+
+
+def raise_network_failure(exc: BaseException, timestamp_url: str) -> None:
+    """Raise the clear error for a TSA, OCSP or CRL server that did not answer (or return
+    when ``exc`` is something else)."""
     import aiohttp
     from pyhanko.sign.timestamps import TimestampRequestError
+    from pyhanko_certvalidator.errors import PathValidationError, ValidationError
 
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, TimestampRequestError | aiohttp.ClientError | TimeoutError):
-            return True
+        if isinstance(seen, TimestampRequestError):
+            raise TimestampUnavailable(timestamp_url, str(seen)[:200]) from exc
+        if isinstance(seen, aiohttp.ClientError | TimeoutError):
+            url = str(getattr(seen, "url", "") or getattr(
+                getattr(seen, "request_info", None), "url", "") or "")
+            if not url or url.startswith(timestamp_url):
+                raise TimestampUnavailable(timestamp_url, str(seen)[:200] or
+                                           type(seen).__name__) from exc
+            raise RevocationUnavailable(url, str(seen)[:200]) from exc
+        if isinstance(seen, PathValidationError | ValidationError):
+            raise RevocationUnavailable("", str(seen)[:300]) from exc
         seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _pin_state_after_failure(info: TokenInfo) -> Any:

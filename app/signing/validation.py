@@ -63,10 +63,24 @@ class SignatureReport:
 
 
 @dataclass
+class DocumentTimestampReport:
+    """A document timestamp (B-LTA): when it was made and whether it holds."""
+
+    field: str
+    timestamp: str | None = None
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ValidationReport:
     valid: bool
     signatures: list[SignatureReport] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    level: str | None = None  # PAdES level the file carries (see signature_level)
+    document_timestamps: list[DocumentTimestampReport] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,16 +128,20 @@ def validate_pdf(
         log.warning("unreadable PDF (%s)", type(exc).__name__, exc_info=True)
         return ValidationReport(False, problems=[
             f"The PDF is damaged and cannot be read ({type(exc).__name__}: {exc})"])
-    report = ValidationReport(valid=False)
-    if not embedded:
+    report = ValidationReport(valid=False, level=_level(reader, embedded))
+    signatures = [s for s in embedded if s.sig_object_type != "/DocTimeStamp"]
+    if not signatures:
         report.problems.append("The document carries no signature.")
-    for sig in embedded:
+    for sig in signatures:
         report.signatures.append(_check_signature(sig, trust_roots, is_registered))
+    for stamp in embedded:
+        if stamp.sig_object_type == "/DocTimeStamp":
+            report.document_timestamps.append(_check_document_timestamp(stamp, trust_roots))
     if check_document is not None:
         report.problems.extend(check_document(pdf_bytes))
-    report.valid = bool(embedded) and not report.problems and all(
+    report.valid = bool(signatures) and not report.problems and all(
         s.ok for s in report.signatures
-    )
+    ) and all(not t.problems for t in report.document_timestamps)
     return report
 
 
@@ -198,9 +216,77 @@ def _check_signature(
     return _registered(report, cert, is_registered)
 
 
+def _check_document_timestamp(
+    stamp: Any, trust_roots: Sequence[x509.Certificate | bytes]
+) -> DocumentTimestampReport:
+    from pyhanko.sign.validation import async_validate_pdf_timestamp
+    from pyhanko_certvalidator import ValidationContext
+
+    report = DocumentTimestampReport(field=str(stamp.field_name))
+    context = ValidationContext(
+        trust_roots=_asn1_roots(trust_roots), allow_fetching=False, revocation_mode="soft-fail"
+    )
+    try:
+        status = run_coroutine(async_validate_pdf_timestamp(stamp, validation_context=context))
+    except Exception as exc:  # pyHanko raises many kinds on broken CMS data
+        log.info("document timestamp %s could not be validated: %s", report.field, exc)
+        report.problems.append(f"The document timestamp cannot be checked: {exc}")
+        return report
+    report.timestamp = status.timestamp.isoformat() if status.timestamp else None
+    report.intact, report.valid, report.trusted = status.intact, status.valid, status.trusted
+    if not (status.intact and status.valid):
+        report.problems.append("A document timestamp is damaged.")
+    elif not status.trusted:
+        report.problems.append("A document timestamp's authority is not trusted.")
+    return report
+
+
 def _registered(report: SignatureReport, cert: Any, is_registered: Any) -> SignatureReport:
     if is_registered is not None and cert is not None:
         report.registered = bool(is_registered(cert.dump()))
         if not report.registered:
             report.problems.append(f"The signer {report.signer} is not a registered officer.")
     return report
+
+
+SIGNATURE_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+def signature_level(pdf_bytes: bytes) -> str | None:
+    """The PAdES baseline level of the first signature of ``pdf_bytes``, as the file
+    carries it (not a judgement of validity): ``B-B``; ``B-T`` with a signature timestamp;
+    ``B-LT`` with validation data (a DSS) as well; ``B-LTA`` with a document timestamp
+    after that. None when the file has no signature or cannot be read."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(bytes(pdf_bytes)), strict=False)
+        return _level(reader, list(reader.embedded_signatures))
+    except Exception as exc:  # noqa: BLE001 - a damaged file has no level to report
+        log.info("no signature level for this file: %s", exc)
+        return None
+
+
+def _level(reader: Any, embedded: list[Any]) -> str | None:
+    try:
+        signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
+        if not signatures:
+            return None
+        first = signatures[0]
+        if not _has_signature_timestamp(first):
+            return "B-B"
+        if "/DSS" not in reader.root:
+            return "B-T"
+        doc_timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"
+                          and s.signed_revision > first.signed_revision]
+        return "B-LTA" if doc_timestamps else "B-LT"
+    except Exception as exc:  # noqa: BLE001 - a damaged file has no level to report
+        log.info("no signature level for this file: %s", exc)
+        return None
+
+
+def _has_signature_timestamp(sig: Any) -> bool:
+    unsigned = sig.signer_info["unsigned_attrs"]
+    if not unsigned:
+        return False
+    return any(attr["type"].native == "signature_time_stamp_token" for attr in unsigned)

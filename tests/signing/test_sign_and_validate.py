@@ -227,13 +227,19 @@ def test_sign_pdf_checks_its_input(make_token, open_session, pdf):
         assert session.sign_pdf(pdf, field_name="S", page=0, box=BOX)
 
 
-def test_timestamped_signature_is_pades_b_t(make_token, open_session, ca, pdf, tmp_path):
+def test_timestamped_signature_is_pades_b_lta(make_token, open_session, ca, pdf, tmp_path):
+    from app.signing.validation import signature_level
     from tests.support.pki import LocalTsa
 
     token = make_token()
     with LocalTsa(ca) as tsa, open_session(token, timestamp_url=tsa.url) as session:
         signed = sign(session, pdf)
-    assert tsa.requests == 1
+        # the signature's timestamp, a sample token that sizes the document timestamp
+        # (once per session), the document timestamp
+        assert tsa.requests == 3
+        sign(session, pdf)
+        assert tsa.requests == 5
+    assert signature_level(signed) == "B-LTA"
     report = validate_pdf(signed, trust_roots=[ca.root_cert])
     assert report.valid, report.to_json()
     assert report.signatures[0].timestamp is not None
