@@ -240,7 +240,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trust_dir", lambda: "", _as_optional_path,
             "folder of trusted root certificates (PEM or DER); empty means <data>/trust"),
     Setting("timestamp_url", lambda: "", _as_http_url,
-            "RFC 3161 timestamp server; when set, signatures are PAdES B-T"),
+            "RFC 3161 timestamp server; when set, signatures are PAdES B-LTA, else B-B"),
     Setting("waiting_limit_hours", lambda: 24, _as_int(1, 24 * 30),
             "hours after which a waiting application is flagged in the queue"),
     Setting("sync_interval_seconds", lambda: 60, _as_int(5, 3600),

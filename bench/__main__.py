@@ -14,7 +14,7 @@ import time
 import traceback
 
 MODULES = ("bench.desk", "bench.documents", "bench.signing", "bench.imaging", "bench.sync",
-           "bench.synced_issue", "bench.seal", "bench.hub")
+           "bench.synced_issue", "bench.seal", "bench.hub", "bench.signing_lta")
 
 
 def main(argv: list[str]) -> int:
