@@ -251,6 +251,24 @@ def _registered(report: SignatureReport, cert: Any, is_registered: Any) -> Signa
 
 SIGNATURE_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 
+B_B_NOTE = ("once the officer's DSC expires this signature can no longer be checked "
+            "(PAdES B-B: no timestamp, no embedded validation data)")
+"""What a verifier is told of a file signed without a timestamp server."""
+
+
+def level_note(level: str | None) -> str:
+    """What a verifier should know of a file at ``level`` ("" when nothing)."""
+    return B_B_NOTE if level == "B-B" else ""
+
+
+def planned_level(timestamp_url: str) -> tuple[str, bool]:
+    """What the desk says before the PIN of the level it will sign at, and whether that is
+    the long-term level (False: show it as a warning)."""
+    if timestamp_url:
+        return f"Signature level: PAdES B-LTA (timestamp server {timestamp_url})", True
+    return ("Signature level: PAdES B-B — no timestamp server is configured: once the "
+            "officer's DSC expires this signature can no longer be checked"), False
+
 
 def signature_level(pdf_bytes: bytes) -> str | None:
     """The PAdES baseline level of the first signature of ``pdf_bytes``, as the file

@@ -1,5 +1,9 @@
 """Issuing a batch from the desk: one PIN, a progress dialog with cancel, a clear outcome.
 
+Before the PIN is asked the dialog says the signature level: PAdES B-LTA with the
+configured timestamp server, else a warning that a B-B signature cannot be checked once
+the officer's DSC expires.
+
 :func:`start_issue_batch` runs ``Issuer.run_batch`` on a worker (``run_task``); the PIN is
 asked on the GUI thread through :class:`~app.views.pin_dialog.PinPrompter`; "Stop" asks
 the batch to stop after the certificate being signed (each one is issued whole or not).
@@ -23,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserFacingError
-from app.views.pin_dialog import DANGER_STYLE, PinPrompter
+from app.views.pin_dialog import DANGER_STYLE, WARNING_STYLE, PinPrompter
 from app.views.tasks import run_task
 
 OK_STYLE = ("background:#e8f5e9; color:#1b5e20; border:1px solid #a5d6a7; border-radius:3px; "
@@ -37,7 +41,12 @@ class _Relay(QObject):
 class IssueProgressDialog(QDialog):
     finished_batch = Signal(object)  # the BatchOutcome, or the exception that stopped it
 
-    def __init__(self, numbers: dict[int, str], parent: QWidget | None = None) -> None:
+    def __init__(self, numbers: dict[int, str], parent: QWidget | None = None, *,
+                 timestamp_url: str = "") -> None:
+        """``timestamp_url``: the configured timestamp server ("" none: PAdES B-B, said
+        in a warning before the PIN is asked)."""
+        from app.signing.validation import planned_level
+
         super().__init__(parent)
         self.numbers = numbers
         self.total = len(numbers)
@@ -49,6 +58,11 @@ class IssueProgressDialog(QDialog):
         self.heading = QLabel(f"<b>Issuing {self.total} certificate"
                               f"{'s' if self.total != 1 else ''}</b>")
         layout.addWidget(self.heading)
+        text, long_term = planned_level(timestamp_url)
+        self.level = QLabel(("" if long_term else "⚠ ") + text)
+        self.level.setWordWrap(True)
+        self.level.setStyleSheet("" if long_term else WARNING_STYLE)
+        layout.addWidget(self.level)
         self.status = QLabel("Waiting for the token PIN…")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -141,7 +155,9 @@ class IssueProgressDialog(QDialog):
 def start_issue_batch(parent: QWidget, issuer: Any, application_ids: list[int],
                       numbers: dict[int, str]) -> IssueProgressDialog:
     """Open the progress dialog and issue ``application_ids`` on a worker."""
-    dialog = IssueProgressDialog({i: numbers.get(i, str(i)) for i in application_ids}, parent)
+    config = getattr(issuer, "config", None)
+    dialog = IssueProgressDialog({i: numbers.get(i, str(i)) for i in application_ids}, parent,
+                                 timestamp_url=getattr(config, "timestamp_url", "") or "")
     prompter = PinPrompter(dialog, purpose=f"Sign {len(application_ids)} certificate(s).")
     dialog.prompter = prompter  # type: ignore[attr-defined]
     relay = _Relay(dialog)

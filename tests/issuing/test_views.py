@@ -91,6 +91,7 @@ def test_batch_dialog_cancel_stops_after_the_current_certificate(qtbot, rsa_toke
         PinPrompter.__init__ = original_init
     assert isinstance(dialog, IssueProgressDialog)
     qtbot.addWidget(dialog)
+    assert "PAdES B-B" in dialog.level.text()  # no timestamp_url in these settings
     qtbot.waitUntil(first_done.is_set, timeout=30000)
     with qtbot.waitSignal(dialog.finished_batch, timeout=30000) as blocker:
         dialog.stop_button.click()
@@ -105,6 +106,29 @@ def test_batch_dialog_cancel_stops_after_the_current_certificate(qtbot, rsa_toke
                                                  .where(Application.id.in_(ids)))}
     assert got[outcome.done[0][0]] == ApplicationStatus.ISSUED
     assert all(got[i] == ApplicationStatus.APPROVED for i in outcome.left)
+
+
+def test_batch_dialog_says_the_signature_level_before_the_pin(qtbot, tmp_path):
+    from app.views.issue_dialog import IssueProgressDialog
+    from app.views.pin_dialog import WARNING_STYLE
+
+    long_term = IssueProgressDialog({1: "MUM/2026/1"},
+                                    timestamp_url="https://tsa.example.in/rfc3161")
+    qtbot.addWidget(long_term)
+    assert long_term.level.text() == ("Signature level: PAdES B-LTA (timestamp server "
+                                      "https://tsa.example.in/rfc3161)")
+    assert long_term.level.styleSheet() == ""
+
+    basic = IssueProgressDialog({1: "MUM/2026/1"})
+    qtbot.addWidget(basic)
+    basic.show()
+    qtbot.waitExposed(basic)
+    assert basic.level.text() == (
+        "⚠ Signature level: PAdES B-B — no timestamp server is configured: once the "
+        "officer's DSC expires this signature can no longer be checked")
+    assert basic.level.styleSheet() == WARNING_STYLE and basic.level.isVisible()
+    assert basic.status.text().startswith("Waiting for the token PIN")
+    assert not basic.grab().isNull()
 
 
 def test_dsc_dialog_registers_the_qualifying_certificate(qtbot, make_token, demo_engine,
