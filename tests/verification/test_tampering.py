@@ -89,11 +89,6 @@ def test_verify_and_pdfsig_agree_on_the_tampering_corpus(issued_pdfs, tmp_path, 
         assert seen[name]["issued_digest"]["passed"] is False, name
 
 
-validation = pytest.importorskip("app.signing.validation")
-
-
-@pytest.mark.skipif(not hasattr(validation, "signature_level"),
-                    reason="document timestamps are judged once B-LTA validation has landed")
 def test_a_document_timestamp_added_later_is_valid(issued_pdfs, ca, tmp_path, capsys):
     from tests.support.pki import LocalTsa
 
