@@ -42,6 +42,12 @@ class Line:
     bold: bool
     para: int  # index of the paragraph it comes from
     start: int  # offset of the line's first character in that paragraph
+    cut: bool = False  # ends inside a token: ``text`` ends with the cut mark, not in the paragraph
+
+    @property
+    def content(self) -> str:
+        """The paragraph's characters on this line (the text without its cut mark)."""
+        return self.text[: -len(CUT_MARK)] if self.cut else self.text
 
 
 class _Wrapped(list[tuple[int, int]]):
@@ -115,7 +121,8 @@ def wrap_paragraphs(
         cuts = getattr(slices, "cuts", ())
         for n, (s, e) in enumerate(slices):
             text = p.text[s:e].replace("\t", " ")
-            out.append(Line(text + CUT_MARK if n in cuts else text, p.bold, i, s))
+            cut = n in cuts
+            out.append(Line(text + CUT_MARK if cut else text, p.bold, i, s, cut))
     return out
 
 
