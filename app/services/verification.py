@@ -99,6 +99,17 @@ class CertificateVerification:
     verdict: str = ""  # valid | authentic but superseded by X | ... | not valid | ...
 
     @property
+    def level(self) -> str | None:
+        """The PAdES level the file carries (``signature_level``): B-B ... B-LTA."""
+        return getattr(self.report, "level", None)
+
+    @property
+    def level_note(self) -> str:
+        """What a verifier should know of that level ("" nothing; B-B: it cannot be
+        checked once the officer's DSC expires)."""
+        return getattr(self.report, "level_note", "") or ""
+
+    @property
     def authentic(self) -> bool:
         """Genuine and unchanged, whatever the store's status (superseded, cancelled)."""
         return all(c.passed for c in self.checks if c.key != "store_status")
@@ -107,6 +118,7 @@ class CertificateVerification:
         return {"verdict": self.verdict, "valid": self.valid, "authentic": self.authentic,
                 "certificate_number": self.certificate_number,
                 "store_status": self.store_status, "signer": self.signer,
+                "level": self.level, "level_note": self.level_note or None,
                 "offline": self.offline or None,
                 "checks": [c.to_dict() for c in self.checks]}
 
@@ -371,7 +383,7 @@ def signature_checks(pdf: bytes, report: ValidationReport, integrity: IntegrityR
               "the signed bytes and the signature verify" if intact else
               _first(sigs, "altered", "verify") or none, "signature_intact"),
         Check("Chain to a trusted root", trusted,
-              "the signer's certificate chains to a trusted root" if trusted else
+              _chain_detail(sigs) if trusted else
               _first(sigs, "chain") or ("not checked: the signed content was altered"
                                         if sigs else none), "signature_trusted"),
         Check("Signer registered", None, registered_unchecked, "signer_registered")
@@ -402,6 +414,15 @@ def signature_checks(pdf: bytes, report: ValidationReport, integrity: IntegrityR
             f"{len(stamps)} document timestamp(s), intact, from a trusted authority"
             f" (latest {stamps[-1].timestamp})", "document_timestamps"))
     return checks
+
+
+def _chain_detail(sigs: Sequence[Any]) -> str:
+    judged_at = getattr(sigs[0], "judged_at", None) if sigs else None
+    if judged_at:
+        return (f"the signer's certificate chained to a trusted root, and was not revoked, "
+                f"at {judged_at}: the time proven by the document timestamp (B-LTA, with "
+                "the validation data embedded in the file)")
+    return "the signer's certificate chains to a trusted root"
 
 
 def _issued_digest_check(central: Any, pdf: bytes, integrity: IntegrityReport,

@@ -14,11 +14,23 @@
 * **document checks**: ``check_document(pdf_bytes) -> list[str]`` (the QR payload check,
   owned by ``app.documents``) adds its problems.
 
+**At which moment.** Signatures and timestamps are judged now (:func:`validation_moment`),
+except in a long-term file (B-LTA: a signature timestamp, validation data in the DSS and a
+document timestamp after the signature). There the document timestamps are judged newest
+first: the newest now, each older one at the time the next one proves (with the DSS's
+validation data); the signature is
+then judged at the time proven by the first document timestamp after it, with the
+certificates, OCSP answers and CRLs of the DSS (no fetching), as an archive does (PAdES,
+ETSI EN 319 102-1 "past signature validation"). So a B-LTA certificate stays valid after
+the officer's DSC expires, as long as its newest document timestamp is (``origin-desk
+extend`` adds a fresh one); a B-B one does not (:data:`B_B_NOTE`).
+
 The report is a dataclass with ``.valid`` and ``.to_json()``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -55,6 +67,7 @@ class SignatureReport:
     modification_level: str = ""
     unchanged: bool = False
     summary: str = ""
+    judged_at: str | None = None  # the moment proven by a document timestamp (else now)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -81,6 +94,7 @@ class ValidationReport:
     problems: list[str] = field(default_factory=list)
     level: str | None = None  # PAdES level the file carries (see signature_level)
     document_timestamps: list[DocumentTimestampReport] = field(default_factory=list)
+    level_note: str = ""  # what a verifier should know of that level (B-B: B_B_NOTE)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +111,12 @@ def _asn1_roots(trust_roots: Sequence[x509.Certificate | bytes]) -> list[Any]:
         der = root.public_bytes(Encoding.DER) if isinstance(root, x509.Certificate) else root
         out.append(asn1_x509.Certificate.load(der))
     return out
+
+
+def validation_moment() -> dt.datetime:
+    """The moment files are judged at when nothing proves an earlier one: now (tests
+    patch this to judge a file years later)."""
+    return dt.datetime.now(dt.UTC)
 
 
 def validate_pdf(
@@ -128,15 +148,35 @@ def validate_pdf(
         log.warning("unreadable PDF (%s)", type(exc).__name__, exc_info=True)
         return ValidationReport(False, problems=[
             f"The PDF is damaged and cannot be read ({type(exc).__name__}: {exc})"])
-    report = ValidationReport(valid=False, level=_level(reader, embedded))
+    level = _level(reader, embedded)
+    report = ValidationReport(valid=False, level=level, level_note=level_note(level))
+    now = validation_moment()
     signatures = [s for s in embedded if s.sig_object_type != "/DocTimeStamp"]
+    stamps = sorted((s for s in embedded if s.sig_object_type == "/DocTimeStamp"),
+                    key=lambda s: s.signed_revision)
+    dss = _read_dss(reader) if stamps else None
+    # newest first: the newest judged now (as any signature is: revocation soft-fail, the
+    # DSS's answers were for an earlier time), each older one at the time the next one
+    # proves, with the validation data of the DSS
+    moment, judged = now, {}
+    for stamp in reversed(stamps):
+        stamp_report, proven = _check_document_timestamp(
+            stamp, trust_roots, moment, None if moment is now else dss)
+        judged[id(stamp)] = (stamp_report, proven)
+        if proven is not None:
+            moment = proven
+    report.document_timestamps = [judged[id(s)][0] for s in stamps]
     if not signatures:
         report.problems.append("The document carries no signature.")
     for sig in signatures:
-        report.signatures.append(_check_signature(sig, trust_roots, is_registered))
-    for stamp in embedded:
-        if stamp.sig_object_type == "/DocTimeStamp":
-            report.document_timestamps.append(_check_document_timestamp(stamp, trust_roots))
+        at, context_dss = now, None
+        if level == "B-LTA" and dss is not None:
+            after = [s for s in stamps if s.signed_revision > sig.signed_revision]
+            proven = judged[id(after[0])][1] if after else None
+            if proven is not None:
+                at, context_dss = proven, dss
+        report.signatures.append(_check_signature(sig, trust_roots, is_registered,
+                                                  moment=at, dss=context_dss))
     if check_document is not None:
         report.problems.extend(check_document(pdf_bytes))
     report.valid = bool(signatures) and not report.problems and all(
@@ -145,21 +185,47 @@ def validate_pdf(
     return report
 
 
+def _read_dss(reader: Any) -> Any:
+    """The file's Document Security Store (None: it has none, or it cannot be read)."""
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    try:
+        return DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+    except Exception as exc:  # noqa: BLE001 - a broken DSS: judged now, without it
+        log.info("the DSS cannot be read: %s", exc)
+        return None
+
+
+def _context(trust_roots: Sequence[x509.Certificate | bytes], moment: dt.datetime,
+             dss: Any = None) -> Any:
+    """An offline validation context at ``moment``, with the DSS's certificates, OCSP
+    answers and CRLs when ``dss`` is given."""
+    from pyhanko_certvalidator import ValidationContext
+
+    settings = {"trust_roots": _asn1_roots(trust_roots), "allow_fetching": False,
+                "revocation_mode": "soft-fail", "moment": moment}
+    if dss is not None:
+        return dss.as_validation_context(settings)
+    return ValidationContext(**settings)
+
+
 def _check_signature(
     sig: Any,
     trust_roots: Sequence[x509.Certificate | bytes],
     is_registered: Callable[[bytes], bool] | None,
+    *,
+    moment: dt.datetime,
+    dss: Any = None,
 ) -> SignatureReport:
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
 
     report = SignatureReport(field=str(sig.field_name))
-    context = ValidationContext(
-        trust_roots=_asn1_roots(trust_roots), allow_fetching=False, revocation_mode="soft-fail"
-    )
+    if dss is not None:
+        report.judged_at = moment.isoformat()
+    context = _context(trust_roots, moment, dss)
     usage = KeyUsageConstraints(
         key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
     )
@@ -217,28 +283,28 @@ def _check_signature(
 
 
 def _check_document_timestamp(
-    stamp: Any, trust_roots: Sequence[x509.Certificate | bytes]
-) -> DocumentTimestampReport:
+    stamp: Any, trust_roots: Sequence[x509.Certificate | bytes], moment: dt.datetime,
+    dss: Any = None,
+) -> tuple[DocumentTimestampReport, dt.datetime | None]:
+    """The report of a document timestamp judged at ``moment``, and the time it proves
+    (None when it does not hold)."""
     from pyhanko.sign.validation import async_validate_pdf_timestamp
-    from pyhanko_certvalidator import ValidationContext
 
     report = DocumentTimestampReport(field=str(stamp.field_name))
-    context = ValidationContext(
-        trust_roots=_asn1_roots(trust_roots), allow_fetching=False, revocation_mode="soft-fail"
-    )
+    context = _context(trust_roots, moment, dss)
     try:
         status = run_coroutine(async_validate_pdf_timestamp(stamp, validation_context=context))
     except Exception as exc:  # pyHanko raises many kinds on broken CMS data
         log.info("document timestamp %s could not be validated: %s", report.field, exc)
         report.problems.append(f"The document timestamp cannot be checked: {exc}")
-        return report
+        return report, None
     report.timestamp = status.timestamp.isoformat() if status.timestamp else None
     report.intact, report.valid, report.trusted = status.intact, status.valid, status.trusted
     if not (status.intact and status.valid):
         report.problems.append("A document timestamp is damaged.")
     elif not status.trusted:
         report.problems.append("A document timestamp's authority is not trusted.")
-    return report
+    return report, (status.timestamp if not report.problems else None)
 
 
 def _registered(report: SignatureReport, cert: Any, is_registered: Any) -> SignatureReport:

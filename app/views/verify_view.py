@@ -1,4 +1,6 @@
-"""Checking a signed certificate PDF: each check with a plain pass or fail."""
+"""Checking a signed certificate PDF: each check with a plain pass or fail, the signature
+level the file carries and, for B-B, a warning that it cannot be checked once the
+officer's DSC expires."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import UserFacingError
 from app.views.issue_dialog import OK_STYLE
-from app.views.pin_dialog import DANGER_STYLE
+from app.views.pin_dialog import DANGER_STYLE, WARNING_STYLE
 from app.views.tasks import run_task
 
 PASS, FAIL, UNKNOWN = "✔  Pass", "✖  Fail", "–  Not checked"
@@ -53,6 +55,11 @@ class VerifyView(QWidget):
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.facts)
+        self.level_note = QLabel()  # B-B: cannot be checked once the officer's DSC expires
+        self.level_note.setWordWrap(True)
+        self.level_note.setStyleSheet(WARNING_STYLE)
+        self.level_note.setVisible(False)
+        layout.addWidget(self.level_note)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(("Check", "Result", "Details"))
         self.table.verticalHeader().setVisible(False)
@@ -75,6 +82,7 @@ class VerifyView(QWidget):
         self.open_button.setEnabled(False)
         self.table.setRowCount(0)
         self.facts.clear()
+        self.level_note.setVisible(False)
         self._verdict("Checking…", None)
 
         def work() -> Any:
@@ -107,7 +115,13 @@ class VerifyView(QWidget):
             facts.append(f"<b>In the store:</b> {result.store_status}")
         if result.signer:
             facts.append(f"<b>Signed by:</b> {result.signer}")
+        level = getattr(result, "level", None)
+        if level:
+            facts.append(f"<b>Signature level:</b> PAdES {level}")
         self.facts.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(facts))
+        note = getattr(result, "level_note", "")
+        self.level_note.setText(f"⚠ PAdES {level}: {note}." if note else "")
+        self.level_note.setVisible(bool(note))
         verdict = getattr(result, "verdict", "")
         if result.valid:
             self._verdict("This certificate is genuine and unchanged since it was signed.", True)

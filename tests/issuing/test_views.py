@@ -182,6 +182,9 @@ def test_verify_view_shows_each_check(qtbot, rsa_token, issuer, approved, open_s
                      "Status in the store", "QR code matches the document"]
     assert marks == [PASS] * 9
     assert "genuine" in view.verdict.text()
+    assert "Signature level:</b> PAdES B-B" in view.facts.text()
+    assert not view.level_note.isHidden()
+    assert "once the officer's DSC expires" in view.level_note.text()
 
     bad = tmp_path / "bad.pdf"
     index = pdf.index(b"stream\n") + 40
