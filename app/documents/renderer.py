@@ -48,7 +48,7 @@ from app.documents.qr_payload import (
 )
 from app.documents.scripts import UnprintableTextError as UnprintableTextError
 from app.documents.scripts import check_printable, is_rtl_line
-from app.documents.text_fit import Fit, Line, fit, text_width, wrap_paragraphs
+from app.documents.text_fit import Fit, Line, fit, fit_width, text_width, wrap_paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,25 @@ class _Page:
 
 
 @dataclass
+class _Cell:
+    """A goods cell's wrapped lines and the size they are drawn at (the goods size, or
+    smaller down to the form's minimum where that keeps a token whole)."""
+
+    lines: list[Line]
+    size: float
+
+    def height(self, leading: float) -> float:
+        return len(self.lines) * self.size * leading
+
+
+@dataclass
 class _Row:
-    cells: list[list[str]]  # per column: wrapped lines
+    cells: list[_Cell]  # per column
     item_no: int | None  # None on trailer rows
     index: int | None = None  # position in data.goods; None on trailer rows and tails
 
-    @property
-    def height_lines(self) -> int:
-        return max((len(c) for c in self.cells), default=0)
+    def height(self, leading: float) -> float:
+        return max((c.height(leading) for c in self.cells), default=0.0)
 
 
 class _Layout:
@@ -366,46 +377,50 @@ class _Layout:
             page.ops.append(lambda c: draw_encoded_image(c, sig, gx, gy, sig_w, sig_h))
 
     # --- goods ------------------------------------------------------------------------
+    def goods_cell(self, paras: Sequence[Para], width: float) -> _Cell:
+        """A goods cell wrapped like box text: at the goods size, smaller down to the
+        form's minimum before a token (a mark, a number with its unit) is cut."""
+        if not paras:
+            return _Cell([], self.spec.fonts.goods_size)
+        f = self.spec.fonts
+        size, lines = fit_width(paras, regular=self.fonts.regular, bold=self.fonts.bold,
+                                width=width, max_size=f.goods_size,
+                                min_size=min(f.min_text_size, f.goods_size))
+        return _Cell(lines, size)
+
     def goods_rows(self) -> list[_Row]:
         spec, data = self.spec, self.data
-        size = spec.fonts.goods_size
-        regular, bold = self.fonts.regular, self.fonts.bold
         widths = [c.width * MM - 2 * PAD * 0.7 for c in spec.goods.columns]
+        empty = _Cell([], spec.fonts.goods_size)
         rows: list[_Row] = []
         for g in data.goods:
             cells = []
             for col, width in zip(spec.goods.columns, widths, strict=True):
                 if col.once_per_page:
-                    cells.append([])
+                    cells.append(empty)
                     continue
                 text = GOODS_CELLS[col.key](g, data)
-                paras = [Para(t) for t in split_lines(text)]
-                cells.append([ln.text for ln in wrap_paragraphs(paras, regular, bold, size,
-                                                                 width)])
+                cells.append(self.goods_cell([Para(t) for t in split_lines(text)], width))
             rows.append(_Row(cells, g.item_no, len(rows)))
         if spec.goods.trailer:
             paras = box_paragraphs(spec.goods.trailer, data)
             if paras:
                 index = [c.key for c in spec.goods.columns].index(spec.goods.trailer_column)
-                lines = wrap_paragraphs(paras, regular, bold, size, widths[index])
-                cells = [[] for _ in spec.goods.columns]
-                cells[index] = [("\x01" if ln.bold else "") + ln.text for ln in lines]
+                cells = [empty for _ in spec.goods.columns]
+                cells[index] = self.goods_cell(paras, widths[index])
                 rows.append(_Row(cells, None))
         return rows
 
-    def once_per_page_cells(self) -> list[list[str]]:
+    def once_per_page_cells(self) -> list[_Cell]:
         spec, data = self.spec, self.data
-        size = spec.fonts.goods_size
-        out: list[list[str]] = []
+        out: list[_Cell] = []
         for col in spec.goods.columns:
             if not col.once_per_page or not data.goods:
-                out.append([])
+                out.append(_Cell([], spec.fonts.goods_size))
                 continue
             text = GOODS_CELLS[col.key](data.goods[0], data)
-            paras = [Para(t) for t in split_lines(text)]
             width = col.width * MM - 2 * PAD * 0.7
-            out.append([ln.text for ln in wrap_paragraphs(paras, self.fonts.regular,
-                                                          self.fonts.bold, size, width)])
+            out.append(self.goods_cell([Para(t) for t in split_lines(text)], width))
         return out
 
     def goods_table(self, page: _Page, x: float, bottom: float, w: float, h: float,
@@ -435,42 +450,46 @@ class _Layout:
         remaining = list(rows)
         placed_items = 0
         per_page = self.once_per_page_cells()
-        if any(per_page):
+        if any(c.lines for c in per_page):
             # printed at the top of its column once per page
             for i, cell in enumerate(per_page):
-                if cell:
-                    self.cell_op(page, cell, i, col_x, y, spec.goods.columns[i].align)
+                self.cell_op(page, cell, i, col_x, y, spec.goods.columns[i].align)
         limit = spec.goods.max_items_first_page if first_page else 0
         while remaining:
             row = remaining[0]
             if limit and placed_items >= limit and row.item_no is not None:
                 break
-            n = row.height_lines
-            fits = math.floor((y - floor) / step + 1e-6)
-            if n <= fits:
+            row_h = row.height(self.leading)
+            room = y - floor
+            if row_h <= room + 1e-6 * step:
                 if row.index is not None:
                     self.goods_pages[row.index] = page_number
                 for i, cell in enumerate(row.cells):
                     self.cell_op(page, cell, i, col_x, y, spec.goods.columns[i].align)
-                y -= n * step + ROW_GAP
+                y -= row_h + ROW_GAP
                 remaining.pop(0)
                 placed_items += 1
                 continue
-            empty_page_fits = self.continuation_goods_capacity()
-            if placed_items and n <= empty_page_fits:
+            empty_page_room = self.continuation_goods_capacity() * step
+            if placed_items and row_h <= empty_page_room + 1e-6 * step:
                 break  # starts on the next page in one piece
-            if fits < 2:
+            if room < 2 * step - 1e-6 * step:
                 break
             if row.index is not None:
                 self.goods_pages[row.index] = page_number
-            head = [cell[:fits] for cell in row.cells]
-            tail = [cell[fits:] for cell in row.cells]
+            head: list[_Cell] = []
+            tail: list[_Cell] = []
+            for cell in row.cells:  # each cell keeps the lines of its size that fit
+                k = math.floor(room / (cell.size * self.leading) + 1e-6)
+                head.append(_Cell(cell.lines[:k], cell.size))
+                tail.append(_Cell(cell.lines[k:], cell.size))
             for i, cell in enumerate(head):
                 self.cell_op(page, cell, i, col_x, y, spec.goods.columns[i].align)
             item_col = [c.key for c in spec.goods.columns].index("item_no") \
                 if any(c.key == "item_no" for c in spec.goods.columns) else None
             if item_col is not None and row.item_no is not None:
-                tail[item_col] = [str(row.item_no), "(cont.)"] + tail[item_col]
+                cont = [Line(str(row.item_no), False, 0, 0), Line("(cont.)", False, 0, 0)]
+                tail[item_col] = _Cell(cont + tail[item_col].lines, tail[item_col].size)
             remaining[0] = _Row(tail, row.item_no)
             placed_items += 1
             y = floor
@@ -492,15 +511,13 @@ class _Layout:
             goods_page["n"] = page_number + 1
         return remaining
 
-    def cell_op(self, page: _Page, cell: list[str], i: int, col_x: list[float], y: float,
+    def cell_op(self, page: _Page, cell: _Cell, i: int, col_x: list[float], y: float,
                 align: str) -> None:
-        if not cell:
+        if not cell.lines:
             return
         cx = col_x[i] + PAD * 0.7
         cw = col_x[i + 1] - col_x[i] - 2 * PAD * 0.7
-        lines = [Line(t[1:], True, 0, 0) if t.startswith("\x01") else Line(t, False, 0, 0)
-                 for t in cell]
-        page.ops.append(self.text_op(lines, cx, y, cw, self.spec.fonts.goods_size, align))
+        page.ops.append(self.text_op(cell.lines, cx, y, cw, cell.size, align))
 
     def continuation_goods_capacity(self) -> int:
         f = self.spec.fonts

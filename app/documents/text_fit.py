@@ -126,6 +126,26 @@ def wrap_paragraphs(
     return out
 
 
+def fit_width(
+    paras: Sequence[Para], *, regular: str, bold: str, width: float, max_size: float,
+    min_size: float,
+) -> tuple[float, list[Line]]:
+    """``paras`` wrapped into ``width`` (any number of lines) at the largest size from
+    ``max_size`` down to ``min_size`` (0.5 pt steps) at which no token is cut; when every
+    size down to the floor cuts one, at ``max_size`` (as :func:`fit` does: the cut is then
+    shown at the more legible size). Returns ``(size, lines)``."""
+    size = max_size
+    first: tuple[float, list[Line]] | None = None
+    while True:
+        lines = wrap_paragraphs(paras, regular, bold, size, width)
+        if not getattr(lines, "broke_word", False):
+            return size, lines
+        first = first or (size, lines)
+        if size - 0.5 < min_size - 1e-6:
+            return first
+        size -= 0.5
+
+
 @dataclass(frozen=True)
 class Fit:
     size: float

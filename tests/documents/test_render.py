@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, event, given, settings
 from PIL import Image, ImageChops
 
 from app.documents.certificate_data import FORM_CODES
+from app.documents.fonts import certificate_fonts
 from app.documents.form_spec import load_form_spec
 from app.documents.qr_payload import QrPayloadError, decode_qr_text, verify_qr_payload
-from app.documents.renderer import UnprintableTextError, render_certificate
+from app.documents.renderer import MM, PAD, UnprintableTextError, render_certificate
 from app.documents.samples import sample_certificate, sample_goods
+from app.documents.text_fit import text_width
 
 from .conftest import page_text, page_texts, qpdf_check, run, scan_qr, write_pdf
 from .strategies import certificates
@@ -154,6 +156,39 @@ def test_a_long_unbroken_word_is_broken_not_cut(tmp_path, ecdsa_token):
     ]
     assert all(line.endswith("↵") for line in lines[:-1])  # each cut is shown
     assert "".join(line.removesuffix("↵") for line in lines) == blob
+
+
+def _mark_for(column_width: float, wide_at: float, fits_at: float) -> str:
+    """A mark (one unbreakable token) wider than ``column_width`` at ``wide_at`` pt that
+    fits it at ``fits_at`` pt."""
+    regular = certificate_fonts().regular
+    mark = "BSP/"
+    while text_width(mark, regular, wide_at) <= column_width:
+        mark += str(len(mark) % 10)
+    assert text_width(mark, regular, fits_at) <= column_width
+    return mark
+
+
+@pytest.mark.parametrize("form", ["SAFTA", "IJCEPA"])
+def test_a_goods_cell_shrinks_before_it_cuts_a_mark(form, tmp_path, ecdsa_token):
+    spec = load_form_spec(form)
+    column = next(c for c in spec.goods.columns if c.key == "marks")
+    width = column.width * MM - 2 * PAD * 0.7
+    fonts = spec.fonts
+    mark = _mark_for(width, fonts.goods_size, fonts.min_text_size)
+    base = sample_certificate(form, goods=2)
+    data = replace(base, goods=(replace(base.goods[0], marks_and_numbers=mark), base.goods[1]))
+    result = render_certificate(data, qr_signer=ecdsa_token.signer)
+    text = page_text(write_pdf(tmp_path, "mark.pdf", result.pdf), 1)
+    assert mark in text.split()  # drawn whole, smaller
+    assert "↵" not in text
+    # a mark too wide even at the minimum size is still cut, visibly, and kept whole
+    too_long = mark * 3
+    data = replace(base, goods=(replace(base.goods[0], marks_and_numbers=too_long),
+                                base.goods[1]))
+    result = render_certificate(data, qr_signer=ecdsa_token.signer)
+    words = page_text(write_pdf(tmp_path, "cut.pdf", result.pdf), 1).split()
+    assert any(w.startswith("BSP/") and w.endswith("↵") for w in words)
 
 
 def test_draft_is_watermarked_and_carries_the_application_number(tmp_path, key_directory):
