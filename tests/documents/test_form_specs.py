@@ -125,3 +125,21 @@ def test_statements_follow_the_published_wording():
         assert "specified for those goods in the {agreement} for goods exported to" in statement
     iaecta = load_form_spec("IAECTA").box("declaration").statement
     assert "originating" in iaecta and "consignment requirements" in iaecta
+
+
+@pytest.mark.parametrize("code", FORM_CODES)
+def test_in_lieu_and_back_to_back_wording_is_printed_once_where_the_form_has_room(code):
+    """The in-lieu / back-to-back statement and the remarks go in the form's remarks box;
+    only a form without one (Form AI, the SAFTA family, ISCECA, IMCECA) prints them after
+    the goods. The box for official use belongs to the importing country's customs: the
+    desk never writes in it."""
+    spec = load_form_spec(code)
+    for key in ("kind_statement", "remarks"):
+        boxes = [b.id for b in spec.boxes if key in b.content]
+        in_goods = key in spec.goods.trailer
+        assert len(boxes) + in_goods == 1, (code, key, boxes, in_goods)
+        if any(b.id == "remarks" for b in spec.boxes):
+            assert boxes == ["remarks"], (code, key)
+        else:
+            assert in_goods, (code, key)
+    assert not any(b.content for b in spec.boxes if b.id == "official_use"), code
