@@ -1,4 +1,4 @@
-"""CLI: ``origin-desk verify FILE.pdf`` and ``origin-desk tokens``.
+"""CLI: ``origin-desk verify FILE.pdf``, ``origin-desk extend`` and ``origin-desk tokens``.
 
 ``verify`` prints a JSON report on stdout (``--json`` says so explicitly; it is the only
 form) that names every check (``checks``: name, passed true/false/null, detail; the list
@@ -7,7 +7,11 @@ is valid, 1 when it is not or is authentic but superseded or cancelled; it exits
 one line on standard error and no report, when the file cannot be checked: missing, a
 folder, larger than 20 MB (``MAX_PDF_BYTES``, checked before reading), not a PDF, a PDF
 whose structure cannot be parsed (e.g. objects nested thousands deep), or when the store
-cannot be reached. ``tokens`` lists the PKCS#11
+cannot be reached. ``extend [NUMBER ... | --all] [--older-than DAYS]`` adds fresh
+validation data and a new document timestamp (the setting ``timestamp_url``) to stored
+B-LTA certificates and stores the extended files (``app/signing/archive.py``): one line
+per certificate, "extended", "not due" or why not; exit 0 when none failed, 1 when some
+did, 2 without a timestamp server or a store. ``tokens`` lists the PKCS#11
 modules, the tokens present, the PIN state and every certificate with whether it can sign.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,8 @@ from app.services.verification import MAX_PDF_BYTES
 from app.signing.errors import InvalidInput
 
 __all__ = ["MAX_PDF_BYTES", "read_pdf", "register"]
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +54,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check the signature alone, without the store (registered signer, QR code, status)",
     )
     verify.set_defaults(func=_verify)
+
+    extend = subparsers.add_parser(
+        "extend", help="add fresh validation data and a document timestamp to stored B-LTA "
+        "certificates (archive renewal)",
+        description=(
+            "For each stored certificate named (or every valid one with --all): fetch the "
+            "OCSP answers or CRLs of its newest document timestamp's chain into the DSS, add "
+            "a new document timestamp from the configured timestamp server, and store the "
+            "extended file (the digest recorded at issue is kept). One line per "
+            "certificate. Exit 0: none failed; 1: some did; 2: no timestamp server "
+            "configured, or the store cannot be reached."),
+    )
+    extend.add_argument("numbers", nargs="*", metavar="NUMBER", help="certificate numbers")
+    extend.add_argument("--all", action="store_true", help="every valid certificate")
+    extend.add_argument("--older-than", type=_days, metavar="DAYS", default=None,
+                        help="only those whose newest document timestamp is older than DAYS "
+                        "days (else: 'not due')")
+    extend.set_defaults(func=_extend)
 
     tokens = subparsers.add_parser(
         "tokens", help="list PKCS#11 tokens, their certificates and PIN state"
@@ -161,6 +186,70 @@ def _verify_with_store(config: Any, data: bytes) -> int:
     payload.update(result.to_dict())
     print(json.dumps(payload, indent=2))
     return 0 if result.valid else 1
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
+    if not 0 <= days <= 36500:
+        raise argparse.ArgumentTypeError("DAYS is between 0 and 36500")
+    return days
+
+
+def _extend(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from app.config import load_config
+    from app.errors import UserFacingError
+    from app.services.central import SqlCentral
+    from app.services.desk import open_central
+    from app.signing.archive import extend_pdf, extension_due
+    from app.signing.policy import load_trust_roots
+    from app.store.central import ensure_reachable
+
+    if bool(args.numbers) == bool(args.all):
+        raise InvalidInput("Name certificate numbers, or --all (not both).")
+    config = load_config()
+    if not config.timestamp_url:
+        raise InvalidInput("No timestamp server is configured (setting 'timestamp_url'): "
+                           "certificates cannot be extended.")
+    roots = [c.public_bytes(Encoding.DER) for c in load_trust_roots(config.trust_path)]
+    older_than = timedelta(days=args.older_than) if args.older_than is not None else None
+    engine = open_central(config)
+    failed = 0
+    try:
+        ensure_reachable(engine)
+        central = SqlCentral(engine, config)
+        numbers = ([n.strip().upper() for n in args.numbers] if args.numbers
+                   else central.valid_certificate_numbers())
+        for number in numbers:
+            try:
+                pdf = central.certificate_pdf(number)
+                if pdf is None:
+                    raise UserFacingError("not in this store")
+                if not extension_due(pdf, older_than):
+                    print(f"{number}: not due (its newest document timestamp is less than "
+                          f"{args.older_than} days old)")
+                    continue
+                central.extend_certificate(number, extend_pdf(
+                    pdf, timestamp_url=config.timestamp_url, trust_roots=roots))
+                print(f"{number}: extended")
+            except UserFacingError as exc:
+                failed += 1
+                reason = str(exc).removeprefix(f"Certificate {number} was not extended: ")
+                print(f"{number}: not extended: {reason}")
+            except Exception as exc:  # noqa: BLE001 - one line per certificate, never a traceback
+                failed += 1
+                log.exception("certificate %s not extended", number)
+                print(f"{number}: not extended: {type(exc).__name__}: {str(exc)[:200]} "
+                      "(details in the log)")
+    finally:
+        engine.dispose()
+    return 1 if failed else 0
 
 
 def _tokens(args: argparse.Namespace) -> int:

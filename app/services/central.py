@@ -103,6 +103,13 @@ class CentralLink(SyncLink, Protocol):
 
     def certificate_pdf(self, number: str) -> bytes | None: ...
 
+    def extend_certificate(self, number: str, pdf: bytes) -> None:
+        """Keep ``pdf`` as the certificate's file: the stored file with validation data and
+        a document timestamp added (``app.signing.archive``); ``pdf_sha256`` stays the
+        digest recorded at issue. ExtensionRefused says why not. Administrators only on
+        PostgreSQL and the service."""
+        ...
+
     # --- DSC registration ------------------------------------------------------------------
     def registered_fingerprints(self, user_id: int) -> set[str]: ...
 
@@ -128,6 +135,10 @@ def _refusal(exc: DBAPIError) -> UserFacingError | None:
     if sqlstate == "ODCON":
         return ConcurrentIssue(message)
     return None
+
+
+class ExtensionRefused(UserFacingError):
+    """The store did not keep an extended certificate file (one sentence why)."""
 
 
 class SqlCentral(SqlCentralLink):
@@ -297,6 +308,38 @@ class SqlCentral(SqlCentralLink):
     def certificate_pdf(self, number: str) -> bytes | None:
         return self._run(lambda s: s.scalar(
             select(Certificate.pdf).where(Certificate.number == number)))
+
+    def extend_certificate(self, number: str, pdf: bytes) -> None:
+        """The checks of ``app.signing.archive.extension_problem`` here (PL/pgSQL cannot
+        read a PDF), then ``od_extend_certificate`` on PostgreSQL (administrators; it checks
+        again that the file starts with the stored one and adds a document timestamp), or
+        the update on SQLite, only if the stored file is still the one checked."""
+        from sqlalchemy import update
+
+        from app.signing.archive import extension_problem
+
+        stored = self.certificate_pdf(number)
+        if stored is None:
+            raise ExtensionRefused(f"Certificate {number} is not in this store.")
+        problem = extension_problem(stored, pdf)
+        if problem:
+            raise ExtensionRefused(f"Certificate {number} was not extended: {problem}.")
+        if self.uses_functions:
+            self._run(lambda s: s.execute(text("SELECT od_extend_certificate(:n, :pdf)"),
+                                          {"n": number, "pdf": pdf}))
+            return
+        changed = self._run(lambda s: s.execute(
+            update(Certificate).where(Certificate.number == number, Certificate.pdf == stored)
+            .values(pdf=pdf)).rowcount)
+        if changed != 1:
+            raise ConcurrentIssue(f"Certificate {number} was changed meanwhile (extended at "
+                                  "another desk?); it was not extended. Try again.")
+
+    def valid_certificate_numbers(self) -> list[str]:
+        """Every valid certificate's number (``extend --all``)."""
+        return list(self._run(lambda s: s.scalars(
+            select(Certificate.number).where(Certificate.status == CertificateStatus.VALID)
+            .order_by(Certificate.number))))
 
     # --- DSC registration ----------------------------------------------------------------
 

@@ -27,7 +27,7 @@ contents_padding     Signature padding untouched      after the CMS DER, ``/Cont
 document_timestamps  Document timestamps              (only when the file has some) each is
                                                       intact and its authority trusted
 issued_digest        Same file as issued              the SHA-256 of the file, or of the
-                                                      file up to the end of a signed
+                                                      file up to the end of an earlier
                                                       revision (a B-LTA extension adds
                                                       revisions), is the digest the central
                                                       store recorded at issue
@@ -427,12 +427,16 @@ def _chain_detail(sigs: Sequence[Any]) -> str:
 
 def _issued_digest_check(central: Any, pdf: bytes, integrity: IntegrityReport,
                          number: str | None) -> tuple[Check, str | None]:
-    """Is the file (or the file up to the end of a signed revision: a B-LTA extension
+    """Is the file (or the file up to the end of an earlier revision: a B-LTA extension
     adds document timestamps after the one recorded) the one recorded at issue?"""
+    from app.signing.integrity import revision_ends
     from app.store.link import CentralUnavailable
 
+    # the file as issued ends where a revision does: after its document timestamp pyHanko
+    # may write that timestamp's validation data, and an extension comes after that
     ends = sorted({s.signed_bytes for s in integrity.signatures
-                   if 0 < s.signed_bytes < len(pdf)}, reverse=True)
+                   if 0 < s.signed_bytes < len(pdf)}
+                  | {e for e in revision_ends(pdf) if 0 < e < len(pdf)}, reverse=True)
     name = "Same file as issued"
     for end in [len(pdf), *ends]:
         digest = hashlib.sha256(pdf[:end]).hexdigest()
@@ -452,7 +456,7 @@ def _issued_digest_check(central: Any, pdf: bytes, integrity: IntegrityReport,
             return Check(name, True, f"SHA-256 {digest[:16]}… is the digest recorded at issue "
                          f"of certificate {info.number}", "issued_digest"), info.number
         return Check(name, True, (
-            f"the first {end} bytes (up to the end of a signed revision) are the file "
+            f"the first {end} bytes (up to the end of a revision) are the file "
             f"recorded at issue of certificate {info.number} (SHA-256 {digest[:16]}…); the "
             f"{len(pdf) - end} bytes after them are later revisions, which may add only "
             "validation data and document timestamps (see the coverage check)"),
@@ -460,7 +464,7 @@ def _issued_digest_check(central: Any, pdf: bytes, integrity: IntegrityReport,
     digest = hashlib.sha256(pdf).hexdigest()
     whose = f"certificate {number}" if number else "any certificate"
     return Check(name, False, f"SHA-256 {digest[:16]}… differs from the digest recorded at "
-                 f"issue of {whose}, and so does every signed revision's", "issued_digest"), \
+                 f"issue of {whose}, and so does every earlier revision's", "issued_digest"), \
         None
 
 

@@ -67,6 +67,16 @@ class IntegrityReport:
         return ""
 
 
+_EOF_MARKER = re.compile(rb"%%EOF(?:\r\n|\r|\n)?")
+
+
+def revision_ends(pdf_bytes: bytes) -> list[int]:
+    """Where each ``%%EOF`` marker (with its end of line) ends: the length of the file as
+    it was after each revision, for an earlier file that later revisions extend. The
+    candidates are only compared by digest, so a marker inside a stream does no harm."""
+    return [m.end() for m in _EOF_MARKER.finditer(pdf_bytes)]
+
+
 def contents_padding_untouched(pdf_bytes: bytes, byte_range: Sequence[int]) -> bool:
     """Is the gap between the two signed ranges exactly ``<hex>``, the CMS DER followed
     by nothing but zeros?"""
