@@ -246,6 +246,27 @@ async def certificate_record(number: str, request: Request, officer: CurrentOffi
                     "status": status})
 
 
+@router.post("/certificates/extend", summary="Keep a certificate's file with fresh validation "
+             "data and a document timestamp (administrators)")
+async def extend_certificate(request: Request, officer: CurrentOfficer) -> Response:
+    from app.models.enums import Role
+
+    body = wire.mapping(await _json(request), "body")
+    number = wire.text(body.get("number"), "number", limit=64)
+    pdf = wire.unb64(body.get("pdf"), "pdf")
+    if officer.user.role != Role.ADMINISTRATOR:
+        raise Forbidden("Only an administrator of the agency keeps extended certificate files.")
+    hub = hub_of(request)
+
+    def work() -> None:
+        if not _certificate_office_served(hub, officer, number):
+            raise NotFound(f"No certificate {number} in your agency.")
+        hub.central.extend_certificate(number, pdf)  # type: ignore[arg-type]
+
+    await _as(officer, work)
+    return _answer({"extended": number})
+
+
 @router.get("/dsc", summary="Fingerprints of your registered DSCs")
 async def dsc_fingerprints(request: Request, officer: CurrentOfficer) -> Response:
     hub = hub_of(request)

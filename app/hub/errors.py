@@ -26,6 +26,7 @@ STATUS = {
     "NotFound": 404,
     "ConcurrentIssue": 409,
     "IssueRefused": 409,
+    "ExtensionRefused": 409,
     "Refused": 409,
     "WireError": 422,
     "PasswordRejected": 422,

@@ -33,6 +33,7 @@ from app.services import central_wire as wire
 from app.services.central import (
     ApplicationState,
     CertificateStatusInfo,
+    ExtensionRefused,
     VerificationMaterial,
 )
 from app.services.central_issuing import (
@@ -66,6 +67,7 @@ _KINDS: dict[str, type[UserFacingError]] = {
     "Refused": Refused,
     "SessionInvalid": SessionExpired,
     "CentralUnavailable": CentralUnavailable,
+    "ExtensionRefused": ExtensionRefused,
 }
 
 
@@ -279,6 +281,10 @@ class HttpCentral:
         answer = self._json("POST", "/desk/v1/release-abandoned",
                             {"desk_sessions": list(desk_sessions)})
         return list(wire.texts(wire.mapping(answer, "voided").get("voided", []), "voided"))
+
+    def extend_certificate(self, number: str, pdf: bytes) -> None:
+        self._json("POST", "/desk/v1/certificates/extend",
+                   {"number": number, "pdf": wire.b64(pdf)})
 
     def certificate_pdf(self, number: str) -> bytes | None:
         try:

@@ -119,3 +119,61 @@ def test_an_oversized_chunked_body_is_refused_before_any_route_reads_it(client) 
                                                           b'"password": "x"}']),
                         headers={"Content-Type": "application/json"})
     assert small.status_code == 401  # a small chunked body reaches the route whole
+
+
+def test_only_an_administrator_keeps_an_extended_file_and_only_a_real_extension(
+    client, demo_engine  # type: ignore[no-untyped-def]
+) -> None:
+    import base64
+
+    email, _foreign = _officer_and_foreign_application(demo_engine)
+    admin = _first(demo_engine, "SELECT u.email FROM users u JOIN users o ON "
+                   "o.agency_id = u.agency_id WHERE u.role = 'administrator' AND "
+                   "u.status = 'active' AND o.email = :e ORDER BY u.id", e=email).email
+    row = _first(demo_engine, "SELECT c.number, c.pdf FROM certificates c JOIN offices f ON "
+                 "f.id = c.office_id JOIN users u ON u.agency_id = f.agency_id WHERE "
+                 "u.email = :e ORDER BY c.pdf IS NULL, c.id LIMIT 1", e=admin)
+    for who in (email, admin):
+        set_password(demo_engine, who)
+    forged = (row.pdf or b"%PDF-1.7\n") + b"\n% not a document timestamp\n"
+    body = {"number": row.number, "pdf": base64.b64encode(forged).decode()}
+    as_officer = client.post("/desk/v1/certificates/extend", headers=_token(client, email),
+                             json=body)
+    assert as_officer.status_code == 403
+    as_admin = client.post("/desk/v1/certificates/extend", headers=_token(client, admin),
+                           json=body)
+    assert as_admin.status_code == 409 and as_admin.json()["kind"] == "ExtensionRefused"
+    assert _first(demo_engine, "SELECT pdf FROM certificates WHERE number = :n",
+                  n=row.number).pdf == row.pdf
+
+
+def test_the_stores_extend_function_admits_administrators_and_real_extensions_only(
+    central  # type: ignore[no-untyped-def]
+) -> None:
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    owner = central.owner_engine()
+    with owner.begin() as connection:  # a stored file to extend
+        row = connection.execute(text(
+            "SELECT c.number, a.agency_id FROM certificates c JOIN offices a ON "
+            "a.id = c.office_id ORDER BY c.id LIMIT 1")).one()
+        connection.execute(text("UPDATE certificates SET pdf = :p WHERE number = :n"),
+                           {"p": b"%PDF-1.7 issued", "n": row.number})
+    admin = _first(owner, "SELECT email FROM users WHERE role = 'administrator' AND "
+                   "status = 'active' AND agency_id = :a ORDER BY id", a=row.agency_id).email
+    officer = _first(owner, "SELECT email FROM users WHERE role = 'officer' AND "
+                     "status = 'active' AND agency_id = :a ORDER BY id", a=row.agency_id).email
+    call = text("SELECT od_extend_certificate(:n, :p)")
+    with central.engine_for(officer).connect() as connection, pytest.raises(DBAPIError):
+        connection.execute(call, {"n": row.number, "p": b"%PDF-1.7 issued /DocTimeStamp"})
+    for forged, says in ((b"%PDF-1.6 rewritten /DocTimeStamp", "does not"),
+                         (b"%PDF-1.7 issued and more", "no document timestamp")):
+        with central.engine_for(admin).connect() as connection, \
+                pytest.raises(DBAPIError, match=says):
+            connection.execute(call, {"n": row.number, "p": forged})
+    with central.engine_for(admin).begin() as connection:
+        connection.execute(call, {"n": row.number,
+                                  "p": b"%PDF-1.7 issued\n/Type /DocTimeStamp"})
+    stored = _first(owner, "SELECT pdf FROM certificates WHERE number = :n", n=row.number)
+    assert bytes(stored.pdf).endswith(b"/DocTimeStamp")
