@@ -4,9 +4,9 @@ Text all in the QR alphanumeric alphabet (``ECOO:`` + base45, an officer-signed 
 is one alphanumeric segment, error correction M; any other printable ASCII text (the
 sealed payload's URL, ``https://host/v/`` + base64url) is one byte segment, error
 correction L: a ~217-character URL then fits version 9 (53 modules), whose modules are
-0.7 mm in the forms' 44 mm QR box, which a phone photo still decodes (blurred, rotated,
-JPEG: ``tests/support/phone.py``); at M it needs version 11-12 and 0.6 mm modules, which
-zbar no longer reads from such a photo. The symbol version is the smallest of a few fixed
+0.8 mm in the forms' 50.2 mm QR box, which a phone photo decodes (blurred, rotated,
+JPEG: ``tests/support/phone.py``; zbar misses a few symbols at 0.7 mm); at M it needs
+version 11-12 and smaller modules, which zbar no longer reads from such a photo. The symbol version is the smallest of a few fixed
 classes that holds the text, with one fixed mask pattern: any mask is valid under ISO/IEC
 18004, and trying all eight (what ``qrcode`` does by default) costs ~9 ms.
 

@@ -84,7 +84,7 @@ def test_specification_errors_name_the_file_and_key(tmp_path):
     with pytest.raises(FormSpecError, match=r"BAD1.toml: boxes.origin.content .*'colour'"):
         read_form_spec(bad_field)
     outside = _write(tmp_path, "BAD2.toml",
-                     nonpref.replace("rect = [96, 46, 90, 16]", "rect = [96, 46, 190, 16]"))
+                     nonpref.replace("rect = [90, 50.2, 96, 11.8]", "rect = [90, 50.2, 196, 11.8]"))
     with pytest.raises(FormSpecError, match="boxes.origin.rect .* does not lie inside"):
         read_form_spec(outside)
     widths = _write(tmp_path, "BAD3.toml", nonpref.replace("width = 78", "width = 70"))

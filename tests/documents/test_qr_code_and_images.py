@@ -41,7 +41,7 @@ def test_byte_mode_symbol_equals_qrcode_library(text):
 
 
 def test_a_sealed_url_fits_a_version_9_symbol():
-    # error correction L in byte mode: 53 modules, 0.7 mm each in a 44 mm box (phone photo)
+    # error correction L in byte mode: 53 modules, 0.8 mm each in a 50.2 mm box (phone photo)
     url = "https://verify.chamber.example.org/v/" + "A" * 190  # ~140-byte ECDSA payload
     assert make_symbol(url).version == 9
     assert make_symbol("lower case").version == 6  # byte mode
