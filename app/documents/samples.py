@@ -26,6 +26,36 @@ _DESTINATIONS = {
     "IKCEPA": "KR", "ISCECA": "SG", "IMCECA": "MY", "IUCEPA": "AE", "IAECTA": "AU",
     "IMCECPA": "MU", "ISLFTA": "LK",
 }
+# per destination: the consignee's name and address there, and the port of discharge
+_CONSIGNEES = {
+    "DE": ("Hansa Textilhandel GmbH", ("Große Elbstraße 145", "22767 Hamburg"), "Hamburg"),
+    "VN": ("Nguyễn Trading Company Ltd.", ("12 Lê Lợi Street, District 1", "Ho Chi Minh City"),
+           "Cat Lai"),
+    "BD": ("Meghna Trading Co. Ltd.", ("House 12, Road 7, Motijheel C/A", "Dhaka 1000"),
+           "Chattogram"),
+    "KR": ("Hanbit Trading Co., Ltd.", ("110 Sejong-daero, Jung-gu", "Seoul 04524"), "Busan"),
+    "JP": ("Sakura Shoji K.K.", ("1-1 Marunouchi 1-chome, Chiyoda-ku", "Tokyo 100-0005"),
+           "Yokohama"),
+    "SG": ("Lion City Imports Pte. Ltd.", ("20 Pasir Panjang Road", "Singapore 117439"),
+           "Singapore"),
+    "MY": ("Selangor Trading Sdn. Bhd.", ("88 Jalan Sultan Ismail", "50250 Kuala Lumpur"),
+           "Port Klang"),
+    "AE": ("Al Noor General Trading LLC", ("Al Maktoum Road, Deira", "Dubai"), "Jebel Ali"),
+    "AU": ("Southern Cross Imports Pty Ltd", ("45 Collins Street", "Melbourne VIC 3000"),
+           "Melbourne"),
+    "MU": ("Île Maurice Distribution Ltée", ("12 Royal Road", "Port Louis"), "Port Louis"),
+    "LK": ("Lanka Textile Traders (Pvt) Ltd.", ("No. 45, Galle Road", "Colombo 03"),
+           "Colombo"),
+}
+# origin criteria in each form's own codes (the notes overleaf; docs/FORMS.md): SAFTA,
+# APTA and ISLFTA use letters (B with the non-originating share, C with the aggregate
+# content of the FOB value); the other preferential forms WO, RVC and a tariff shift
+_CRITERIA = ("WO", "RVC 42%", "CTSH")
+_FORM_CRITERIA = {
+    "SAFTA": ("A", "B 55%", "C 60%"),
+    "APTA": ("A", "B 50%", "C 60%"),
+    "ISLFTA": ("A", "B 60%", "C 40%"),
+}
 _GOODS = (
     ("Cotton knitted T-shirts for men, 100% combed cotton, assorted colours", "610910", "PCS"),
     ("Basmati rice, parboiled, in 25 kg woven polypropylene bags", "100630", "KGS"),
@@ -35,7 +65,8 @@ _GOODS = (
 )
 
 
-def sample_goods(count: int) -> tuple[GoodsLine, ...]:
+def sample_goods(count: int, criteria: tuple[str, ...] = _CRITERIA) -> tuple[GoodsLine, ...]:
+    """``count`` goods lines, their origin criteria taken in turn from ``criteria``."""
     lines = []
     for i in range(count):
         desc, hs, unit = _GOODS[i % len(_GOODS)]
@@ -51,7 +82,7 @@ def sample_goods(count: int) -> tuple[GoodsLine, ...]:
             gross_weight_kg=Decimal("125.50") + i,
             fob_value=Decimal("2450.00") + 10 * i,
             currency="USD",
-            origin_criterion="WO" if i % 3 == 0 else ("RVC 42%" if i % 3 == 1 else "CTSH"),
+            origin_criterion=criteria[i % len(criteria)],
         ))
     return tuple(lines)
 
@@ -68,6 +99,7 @@ def sample_certificate(
     if kind is None:
         kind = "non_preferential" if form_code == "NONPREF" else "preferential"
     destination = _DESTINATIONS[form_code]
+    consignee_name, consignee_address, port_of_discharge = _CONSIGNEES[destination]
     special: dict[str, object] = {}
     if kind == "in_lieu":
         special["in_lieu"] = InLieuOf(
@@ -96,21 +128,18 @@ def sample_certificate(
             iec="AAACR5055K",
             gstin="27AAACR5055K1Z5",
         ),
-        consignee=Party(
-            name="Nguyễn Trading Company Ltd.",
-            address_lines=("12 Lê Lợi Street, District 1", "Ho Chi Minh City"),
-            country=destination,
-        ),
+        consignee=Party(name=consignee_name, address_lines=consignee_address,
+                        country=destination),
         destination_country=destination,
         origin_country="IN",
         transport=Transport(
             mode="Sea",
             vessel_or_flight="MV Maersk Kolkata V.214E",
             port_of_loading="Nhava Sheva (INNSA1)",
-            port_of_discharge="Cat Lai",
+            port_of_discharge=port_of_discharge,
             departure_date=date(2025, 3, 16),
         ),
-        goods=sample_goods(goods),
+        goods=sample_goods(goods, _FORM_CRITERIA.get(form_code, _CRITERIA)),
         declaration=ExporterDeclaration(
             place="Mumbai", date=date(2025, 3, 12), signatory_name="Priya Deshmukh",
             signatory_designation="Export Manager",
