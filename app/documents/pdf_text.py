@@ -5,8 +5,8 @@ a certificate page has hundreds of short lines, so this writes the operators dir
 TrueType subsets are still assigned by reportlab (``TTFont.splitString``), so font
 embedding and ToUnicode maps stay reportlab's. ASCII text with the default
 "ascii readable" subset 0 maps to itself and skips ``splitString``. A line with text the
-base font does not draw alone (other scripts, right-to-left, shaping) is drawn by
-:func:`app.documents.scripts.emit_line`.
+base font does not draw alone (other scripts, right-to-left, shaping), or a line of a
+right-to-left paragraph, is drawn by :func:`app.documents.scripts.emit_line`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from app.documents.scripts import emit_line, is_simple
+from app.documents.scripts import LineBidi, emit_line, is_simple
 
-# (x, y, font name, text, size): one positioned line of text
-TextRun = tuple[float, float, str, str, float]
+# (x, y, font name, text, size), optionally with the line's bidi levels resolved over its
+# paragraph (a wrapped line of right-to-left or mixed-direction text): one positioned line
+TextRun = tuple[float, float, str, str, float] | tuple[float, float, str, str, float,
+                                                       LineBidi | None]
 
 
 def _fonts_ready(canvas: Canvas, names: Iterable[str]) -> None:
@@ -37,15 +39,17 @@ def emit_text(canvas: Canvas, runs: Iterable[TextRun]) -> None:
     out = ["BT"]
     current: tuple[str, int, float] | None = None
     fonts: dict[str, TTFont] = {}
-    for x, y, name, text, size in runs:
+    for run in runs:
+        x, y, name, text, size = run[:5]
+        bidi = run[5] if len(run) > 5 else None  # type: ignore[misc]
         if not text:
             continue
         font = fonts.get(name)
         if font is None:
             font = fonts[name] = getFont(name)
             _fonts_ready(canvas, (name,))
-        if not is_simple(text, name):
-            current = emit_line(out, canvas, x, y, name, text, size, current)
+        if not is_simple(text, name) or bidi is not None and not bidi.is_plain():
+            current = emit_line(out, canvas, x, y, name, text, size, current, bidi)
             continue
         out.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
         if text.isascii() and font._asciiReadable and text.isprintable():

@@ -35,7 +35,7 @@ from app.documents.field_text import (
 from app.documents.fonts import FontPair, certificate_fonts
 from app.documents.form_spec import BoxSpec, FormSpec, FormSpecError, Rect, load_form_spec
 from app.documents.images import draw_encoded_image, encoded_image
-from app.documents.pdf_text import emit_text
+from app.documents.pdf_text import TextRun, emit_text
 from app.documents.qr_code import QUIET_ZONE_MODULES, QrSymbol, draw_symbol, make_symbol
 from app.documents.qr_payload import (
     QrPayloadError,
@@ -47,7 +47,7 @@ from app.documents.qr_payload import (
     payload_mismatch,
 )
 from app.documents.scripts import UnprintableTextError as UnprintableTextError
-from app.documents.scripts import check_printable, is_rtl_line
+from app.documents.scripts import check_printable
 from app.documents.text_fit import Fit, Line, fit, fit_width, text_width, wrap_paragraphs
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ class RenderedCertificate:
     qr_text: str
     draft: bool
     goods_pages: tuple[int, ...]  # per goods line: the 1-based page its item starts on
+    # per page (0-based): each box's rectangle x1, y1, x2, y2 in PDF points, by box id on
+    # page 1, "goods" and "goods.<column key>" on every page with goods
+    box_rects: tuple[dict[str, tuple[float, float, float, float]], ...] = ()
 
 
 DrawOp = Callable[[Canvas], None]
@@ -138,6 +141,7 @@ class _Layout:
         self.certification_box = (0.0, 0.0, 0.0, 0.0)
         self.signature_box = (0.0, 0.0, 0.0, 0.0)
         self.goods_pages: dict[int, int] = {}
+        self.box_rects: dict[int, dict[str, tuple[float, float, float, float]]] = {}
         self.values = statement_values(data, spec.agreement)
         f = spec.fonts
         self.leading = f.leading
@@ -168,20 +172,18 @@ class _Layout:
     ) -> DrawOp:
         """Draw wrapped lines from ``top`` downwards (first baseline one ascent below)."""
         step = size * self.leading
-        placed: list[tuple[float, float, str, str]] = []
+        runs: list[TextRun] = []
         y = top - size * 0.93
         for line in lines:
             font = self.font(line.bold)
-            if not line.text or align == "left" and not is_rtl_line(line.text):
-                lx = x  # a right-to-left line (Arabic first) aligns right in a left box
+            if not line.text or align == "left" and not line.rtl:
+                lx = x  # a right-to-left paragraph's lines align right in a left box
             else:
                 lw = text_width(line.text, font, size)
                 lx = x + (width - lw) / 2 if align == "center" else x + width - lw
                 lx = max(lx, x)
-            placed.append((lx, y, font, line.text))
+            runs.append((lx, y, font, line.text, size, line.bidi))
             y -= step
-
-        runs = [(lx, ly, font, text, size) for lx, ly, font, text in placed]
         return lambda c: emit_text(c, runs)
 
     def fit_paras(self, paras: Sequence[Para], width: float, height: float, *,
@@ -227,6 +229,7 @@ class _Layout:
         page = self.pages[0]
         for box in self.spec.boxes:
             x, bottom, w, h = self.pts(box.rect)
+            self.box_rects.setdefault(0, {})[box.id] = (x, bottom, x + w, bottom + h)
             page.ops.append(_border_op(x, bottom, w, h))
             handler = _BOX_HANDLERS[box.style]
             handler(self, page, box, x, bottom, w, h)
@@ -440,6 +443,10 @@ class _Layout:
                                               self.fonts.bold, cap, width))
         head_h = max(len(hl) for hl in head_lines) * cap * self.leading + 2 * PAD * 0.6
         top = bottom + h
+        rects = self.box_rects.setdefault(page_number - 1, {})
+        rects["goods"] = (x, bottom, x + w, top)
+        for col, cx1, cx2 in zip(spec.goods.columns, col_x, col_x[1:], strict=False):
+            rects[f"goods.{col.key}"] = (cx1, bottom, cx2, top)
         page.ops.append(_border_op(x, bottom, w, h))
         for i, hl in enumerate(head_lines):
             cx, cw = col_x[i] + PAD * 0.7, col_x[i + 1] - col_x[i] - 2 * PAD * 0.7
@@ -752,6 +759,7 @@ def render_certificate(
         qr_text=qr_text,
         draft=is_draft,
         goods_pages=tuple(layout.goods_pages[i] for i in range(len(data.goods))),
+        box_rects=tuple(layout.box_rects.get(n, {}) for n in range(len(layout.pages))),
     )
 
 

@@ -4,12 +4,15 @@ A line is split into runs of one font: Latin (and everything the base font print
 the base font, each other script in its own font (:data:`app.documents.fonts.SCRIPT_FONTS`);
 combining marks, spaces and punctuation stay in the run they follow when its font has them.
 
-**Direction.** A line containing right-to-left letters (Arabic) is ordered with the
-Unicode bidirectional algorithm (python-bidi); its base direction is that of its first
-strong letter. So "ACME شركة النور" is a left-to-right line with an Arabic run inside it,
-and "شركة النور ACME" a right-to-left line: the renderer aligns a right-to-left line to
-the right edge of a left-aligned box (the convention of Arabic forms), keeps centred and
-right-aligned boxes as they are.
+**Direction.** Text with right-to-left letters (Arabic) is ordered with the Unicode
+bidirectional algorithm (python-bidi's rules), per paragraph: the paragraph's base
+direction is that of its first strong letter (UAX #9 P2–P3) and its characters' levels are
+resolved once over the whole paragraph (:func:`bidi_levels`); each wrapped line is then
+reordered with those levels (L1–L2, :func:`visual_runs`). So "ACME شركة النور" is a
+left-to-right paragraph with an Arabic run inside it, on every line, even one that starts
+with the Arabic; "شركة النور ACME" a right-to-left one: the renderer aligns each of its
+lines to the right edge of a left-aligned box (the convention of Arabic forms), keeps
+centred and right-aligned boxes as they are.
 
 **Shaping.** Runs of Arabic, Devanagari, Bengali, Tamil and Thai are shaped with HarfBuzz
 (uharfbuzz): joined Arabic letters, Indic conjuncts and reordered vowel signs, marks
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -187,33 +191,103 @@ def check_printable(text: str, base: str) -> None:
         font_runs(unicodedata.normalize("NFC", text), base)
 
 
-def _levels(text: str) -> list[int]:
+_ISOLATES = frozenset({"LRI", "RLI", "FSI", "PDI"})
+
+
+def paragraph_level(text: str) -> int:
+    """The base level of a paragraph (UAX #9 P2–P3): 1 when its first strong character,
+    outside isolates, is right to left, else 0."""
+    if text.isascii():
+        return 0
+    depth = 0
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("LRI", "RLI", "FSI"):
+            depth += 1
+        elif kind == "PDI":
+            depth = max(depth - 1, 0)
+        elif depth:
+            continue
+        elif kind == "L":
+            return 0
+        elif kind in ("R", "AL"):
+            return 1
+    return 0
+
+
+@lru_cache(maxsize=4096)
+def bidi_levels(text: str) -> tuple[int, tuple[int, ...]]:
+    """A paragraph's base level and the embedding level of each of its characters (UAX #9
+    P2–P3, X1–X10, W1–W7, N1–N2, I1–I2), resolved once for the whole paragraph so that
+    each line of it is reordered with the paragraph's direction (:func:`visual_runs`).
+    Characters the algorithm removes (explicit controls, BN such as ZWJ) get the level
+    of the character before them."""
+    base = paragraph_level(text)
+    if not has_rtl(text):
+        return base, (base,) * len(text)
     storage = _bidi.get_empty_storage()
-    base = _bidi.get_base_level(text)
     storage["base_level"] = base
     storage["base_dir"] = ("L", "R")[base]
     _bidi.get_embedding_levels(text, storage, False, False)
+    chars = list(storage["chars"])
+    for c in chars:  # isolates are not known to python-bidi's algorithm: drop them (X9)
+        if c["type"] in _ISOLATES:
+            c["type"] = c["orig"] = "BN"
     _bidi.explicit_embed_and_overrides(storage, False)
     _bidi.resolve_weak_types(storage, False)
     _bidi.resolve_neutral_types(storage, False)
     _bidi.resolve_implicit_levels(storage, False)
-    return [c["level"] for c in storage["chars"]]
+    kept = {id(c) for c in storage["chars"]}
+    levels: list[int] = []
+    prev = base
+    for c in chars:
+        if id(c) in kept:
+            prev = c["level"]
+        levels.append(prev)
+    return base, tuple(levels)
 
 
-def visual_runs(text: str, base: str) -> list[Run]:
-    """Font runs of one line in visual order (left to right), with their bidi levels."""
+def _line_levels(text: str, levels: Sequence[int], para_level: int) -> list[int]:
+    """Rule L1 on one line: segment separators, and white space before them or at the
+    line's end, go to the paragraph level."""
+    out = list(levels)
+    trailing = True
+    for i in range(len(text) - 1, -1, -1):
+        kind = unicodedata.bidirectional(text[i])
+        if kind in ("S", "B"):
+            out[i] = para_level
+            trailing = True
+        elif trailing and kind in ("WS", "BN", "LRI", "RLI", "FSI", "PDI"):
+            out[i] = para_level
+        else:
+            trailing = False
+    return out
+
+
+def visual_runs(text: str, base: str, levels: Sequence[int] | None = None,
+                para_level: int | None = None) -> list[Run]:
+    """Font runs of one line in visual order (left to right), with their bidi levels.
+
+    ``levels`` are the line's characters' embedding levels resolved over its whole
+    paragraph, ``para_level`` the paragraph's base level (see :func:`bidi_levels`); without
+    them the line is taken as a paragraph of its own."""
     runs = font_runs(text, base)
-    if not has_rtl(text):
+    if levels is None:
+        if not has_rtl(text):
+            return runs
+        para_level, levels = bidi_levels(text)
+    elif para_level is None:
+        raise ValueError("line levels need their paragraph's level")
+    if not any(levels) and para_level == 0:
         return runs
-    levels = _levels(text)
+    line_levels = _line_levels(text, levels, para_level)
     split: list[Run] = []
     for r in runs:
         start = r.start
         for i in range(r.start + 1, r.end + 1):
-            if i == r.end or levels[i] != levels[start]:
-                split.append(Run(start, i, r.font, r.script, levels[start]))
+            if i == r.end or line_levels[i] != line_levels[start]:
+                split.append(Run(start, i, r.font, r.script, line_levels[start]))
                 start = i
-    # trailing spaces go to the paragraph level (rule L1), so they stay at the line's end
     top = max(r.level for r in split)
     lowest_odd = min((r.level for r in split if r.level % 2), default=top + 1)
     for k in range(top, lowest_odd - 1, -1):  # rule L2
@@ -280,7 +354,8 @@ def _run_width(text: str, run: Run) -> float:
     """Width at 1 pt of one run."""
     piece = text[run.start:run.end]
     if run.script in SHAPED_SCRIPTS:
-        return sum(g.advance for g in shape(run.font, piece, bool(run.level % 2))) / 1000
+        rtl = bool(run.level % 2) or run.script in RTL_SCRIPTS
+        return sum(g.advance for g in shape(run.font, piece, rtl)) / 1000
     return stringWidth(piece, run.font, 1.0)
 
 
@@ -291,6 +366,37 @@ def line_width(text: str, base: str) -> float:
 
 
 # --- drawing -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineBidi:
+    """A wrapped line's bidi levels, resolved over its whole paragraph."""
+
+    para_level: int  # the paragraph's base level: 1 is right to left
+    levels: tuple[int, ...]  # per character of the line's text
+
+    @property
+    def rtl(self) -> bool:
+        return bool(self.para_level % 2)
+
+    def is_plain(self) -> bool:
+        """Left to right throughout: the line needs no reordering."""
+        return self.para_level == 0 and not any(self.levels)
+
+
+def line_bidi(paragraph: str, start: int, end: int, extra: int = 0) -> LineBidi | None:
+    """The bidi levels of ``paragraph[start:end]`` (then ``extra`` characters added to the
+    line, such as the cut mark, at the level of the line's last character); None for a
+    left-to-right paragraph without right-to-left text."""
+    if paragraph.isascii():
+        return None
+    para_level, levels = bidi_levels(paragraph)
+    line = levels[start:end]
+    if para_level == 0 and not any(line):
+        return None
+    tail = (line[-1] if line else para_level,) * extra
+    return LineBidi(para_level, line + tail)
+
+
 
 def _actual_text(text: str) -> str:
     return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
@@ -339,14 +445,25 @@ _codes = _Codes()
 
 
 def emit_line(out: list[str], canvas, x: float, y: float, base: str, text: str,
-              size: float, current: tuple | None) -> tuple | None:
+              size: float, current: tuple | None, bidi: LineBidi | None = None) -> tuple | None:
     """Append the PDF operators drawing ``text`` at (x, y) to ``out`` (inside BT … ET);
-    return the font state ``(name, subset, size)`` left current."""
+    return the font state ``(name, subset, size)`` left current. ``bidi`` gives the line's
+    levels resolved over its paragraph; without it the line is a paragraph of its own."""
     doc = canvas._doc
     escape = canvas._escape
-    text = text.translate(_BIDI_CONTROLS)
+    levels: Sequence[int] | None = None
+    para_level: int | None = None
+    if bidi is not None:
+        para_level = bidi.para_level
+        if len(bidi.levels) != len(text):
+            raise ValueError("a line's bidi levels must match its text")
+        kept = [i for i, ch in enumerate(text) if ord(ch) not in _BIDI_CONTROLS]
+        levels = [bidi.levels[i] for i in kept]
+        text = "".join(text[i] for i in kept)
+    else:
+        text = text.translate(_BIDI_CONTROLS)
     pen = x
-    for run in visual_runs(text, base):
+    for run in visual_runs(text, base, levels, para_level):
         piece = text[run.start:run.end]
         font = getFont(run.font)
         font._assignState(doc)

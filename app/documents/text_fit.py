@@ -17,7 +17,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from app.documents.field_text import Para
 from app.documents.line_break import CUT_MARK, cut_point, tokens
-from app.documents.scripts import is_simple, line_width
+from app.documents.scripts import LineBidi, is_simple, line_bidi, line_width
 
 _width_cache: dict[tuple[str, str], float] = {}
 _WIDTH_CACHE_LIMIT = 100_000
@@ -43,6 +43,13 @@ class Line:
     para: int  # index of the paragraph it comes from
     start: int  # offset of the line's first character in that paragraph
     cut: bool = False  # ends inside a token: ``text`` ends with the cut mark, not in the paragraph
+    # levels resolved over the whole paragraph; None: left to right, no right-to-left text
+    bidi: LineBidi | None = None
+
+    @property
+    def rtl(self) -> bool:
+        """Whether the line's paragraph is right to left (its first strong letter is)."""
+        return self.bidi is not None and self.bidi.rtl
 
     @property
     def content(self) -> str:
@@ -122,7 +129,8 @@ def wrap_paragraphs(
         for n, (s, e) in enumerate(slices):
             text = p.text[s:e].replace("\t", " ")
             cut = n in cuts
-            out.append(Line(text + CUT_MARK if cut else text, p.bold, i, s, cut))
+            bidi = line_bidi(p.text, s, e, len(CUT_MARK) if cut else 0)
+            out.append(Line(text + CUT_MARK if cut else text, p.bold, i, s, cut, bidi))
     return out
 
 
