@@ -244,3 +244,70 @@ def test_an_arabic_first_paragraph_is_right_to_left(tmp_path, ecdsa_token):
     assert right - 6 < max(b[2] for b in arabic) <= right
     # the address (a Latin paragraph) stays on the left
     assert x["12"][0] < x["ACME"][0]
+
+
+_SHOW = re.compile(rb"/(\S+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\) Tj", re.S)
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _pdf_string(raw: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i:i + 1] == b"\\":
+            octal = re.match(rb"[0-7]{1,3}", raw[i + 1:i + 4])
+            if octal:
+                out.append(int(octal.group(), 8))
+                i += 1 + len(octal.group())
+                continue
+            nxt = raw[i + 1:i + 2]
+            out += _ESCAPES.get(nxt, nxt)
+            i += 2
+        else:
+            out.append(raw[i])
+            i += 1
+    return bytes(out)
+
+
+def test_every_character_drawn_has_its_glyph_in_the_subset(tmp_path, ecdsa_token):
+    """No tofu: every code shown on the page maps, through its embedded subset's cmap,
+    to a real glyph (not .notdef, glyph 0) that the subset holds with an outline."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    address = ", ".join(SCRIPTS[s][1] for s in SCRIPTS)
+    name = " ".join(SCRIPTS[s][0] for s in SCRIPTS)
+    data = _with_consignee(f"ACME {name}", (address,))
+    result = render_certificate(data, qr_signer=ecdsa_token.signer)
+    pdf = write_pdf(tmp_path, "glyphs.pdf", result.pdf)
+    with pdf.open("rb") as f:
+        page = PdfFileReader(f).root["/Pages"]["/Kids"][0]
+        subsets = {}
+        fonts = page["/Resources"]["/Font"]
+        for key in fonts:
+            font = fonts[key]
+            tt = ToolsFont(io.BytesIO(font["/FontDescriptor"]["/FontFile2"].data))
+            subsets[key.lstrip("/")] = (str(font["/BaseFont"]), tt)
+        content = page["/Contents"].data
+    shown = 0
+    current = None
+    scripts_seen = set()
+    for m in _SHOW.finditer(content):
+        if m.group(1) is not None:
+            current = m.group(1).decode()
+            continue
+        base_font, tt = subsets[current]
+        cmap = tt["cmap"].getcmap(1, 0).cmap
+        order = tt.getGlyphOrder()
+        glyf = tt["glyf"]
+        for code in _pdf_string(m.group(2)):
+            glyph = cmap.get(code)
+            assert glyph is not None and glyph != order[0], (base_font, code)
+            assert order.index(glyph) != 0 and glyph in glyf.glyphs, (base_font, code, glyph)
+            if chr(code) != " " and glyf[glyph].numberOfContours == 0:
+                assert tt["hmtx"][glyph][0] > 0 or glyph in ("space", "uni00A0"), (
+                    base_font, code, glyph)
+            shown += 1
+        scripts_seen.add(base_font.split("+")[1].split("-")[0])
+    assert shown > 500
+    assert {"NotoSansArabic", "NotoSansDevanagari", "NotoSansBengali", "NotoSansTamil",
+            "NotoSansThai", "WenQuanYiZenHei"} <= scripts_seen
