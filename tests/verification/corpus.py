@@ -214,6 +214,34 @@ def document_timestamp_added(pdf: bytes, timestamper: object) -> bytes:
     return out.getvalue()
 
 
+def _add_dss(writer: IncrementalPdfFileWriter) -> None:
+    """The officer's certificates (from the signature's CMS) into the DSS, as validation
+    data is added to a B-LTA file."""
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    signature = next(s for s in writer.prev.embedded_signatures
+                     if s.sig_object_type == "/Sig")
+    certs = [signature.signer_cert, *signature.other_embedded_certs]
+    DocumentSecurityStore.supply_dss_in_writer(writer, None, certs=certs)
+
+
+def dss_added(pdf: bytes) -> bytes:
+    """An incremental update that adds only validation data: a DSS with the officer's
+    certificates (what pyHanko writes after a signature or document timestamp)."""
+    return _update(pdf, _add_dss)
+
+
+def dss_and_page_content_added(pdf: bytes) -> bytes:
+    """One incremental update that adds a DSS (validation data) and, with it, a content
+    stream on the first page: the DSS must not carry a change to the certificate."""
+    def change(writer: IncrementalPdfFileWriter) -> None:
+        _add_dss(writer)
+        writer.add_stream_to_page(0, writer.add_object(generic.StreamObject(
+            stream_data=b"BT /F1 18 Tf 60 400 Td (ORIGIN: CHINA) Tj ET")))
+
+    return _update(pdf, change)
+
+
 TAMPERINGS: dict[str, Callable[[bytes], bytes]] = {
     "flip in the first signed range": flip_in_first_range,
     "flip in the second signed range": flip_in_second_range,
@@ -229,8 +257,11 @@ TAMPERINGS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
-def corpus(pdf: bytes, other: bytes) -> dict[str, bytes]:
-    """Every tampered variant of ``pdf`` by name (``other``: another issued certificate)."""
+def corpus(pdf: bytes, other: bytes, timestamper: object) -> dict[str, bytes]:
+    """Every tampered variant of ``pdf`` by name (``other``: another issued certificate;
+    ``timestamper``: a pyHanko timestamper for the document timestamps)."""
     files = {name: make(pdf) for name, make in TAMPERINGS.items()}
     files["signature copied from another certificate"] = copied_signature(pdf, other)
+    files["update after a document timestamp: DSS and page content added"] = \
+        dss_and_page_content_added(document_timestamp_added(pdf, timestamper))
     return files

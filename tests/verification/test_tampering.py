@@ -14,8 +14,9 @@ from sqlalchemy import update
 
 from app.cli import main
 from app.models import Certificate, CertificateStatus
+from app.signing.integrity import check_integrity
 from app.store.central import session_factory
-from tests.verification.corpus import corpus, document_timestamp_added
+from tests.verification.corpus import corpus, document_timestamp_added, dss_added
 
 
 def pdfsig_verdict(path: Path) -> tuple[bool, str]:
@@ -52,9 +53,11 @@ def issued_pdfs(rsa_token, issuer, approved, open_session):  # type: ignore[no-u
     return numbers, [issuer.certificate_pdf(n) for n in numbers]
 
 
-def test_verify_and_pdfsig_agree_on_the_tampering_corpus(issued_pdfs, tmp_path, capsys):
+def test_verify_and_pdfsig_agree_on_the_tampering_corpus(issued_pdfs, ca, tmp_path, capsys):
+    from tests.support.pki import LocalTsa
+
     _, (pdf, other) = issued_pdfs
-    files = {"untouched": pdf, **corpus(pdf, other)}
+    files = {"untouched": pdf, **corpus(pdf, other, LocalTsa(ca).stamper)}
     seen = {}
     for name, data in files.items():
         path = tmp_path / (re.sub(r"[^a-z]+", "-", name) + ".pdf")
@@ -81,6 +84,14 @@ def test_verify_and_pdfsig_agree_on_the_tampering_corpus(issued_pdfs, tmp_path, 
         # the signed revision is the file recorded at issue: said, and explained
         assert seen[name]["issued_digest"]["passed"] is True, name
         assert "later revisions" in seen[name]["issued_digest"]["detail"]
+    # validation data may follow a document timestamp, a change to the page may not,
+    # and integrity.py says so by itself (pyHanko's diff analysis aside)
+    name = "update after a document timestamp: DSS and page content added"
+    assert seen[name]["coverage"]["passed"] is False
+    assert seen[name]["signature_intact"]["passed"] is True
+    later = check_integrity(files[name]).later_changes()
+    assert later == "revision 4 changes page object 3 (Contents)"
+    assert later in seen[name]["coverage"]["detail"]
     detail = seen["update: /Info changed"]["coverage"]["detail"]
     assert "changes the document information" in detail and "Title" in detail
     for name in ("flip in the first signed range", "flip in the second signed range",
@@ -103,6 +114,26 @@ def test_a_document_timestamp_added_later_is_valid(issued_pdfs, ca, tmp_path, ca
     # the file is longer than the one recorded; its signed revision is the recorded one
     assert checks["issued_digest"]["passed"] and numbers[0] in checks["issued_digest"]["detail"]
     assert "later revisions" in checks["issued_digest"]["detail"]
+
+
+def test_validation_data_added_later_is_valid(issued_pdfs, ca, tmp_path, capsys):
+    """A revision that adds only a DSS (the officer's certificates), before a document
+    timestamp as pyHanko's archival update writes it: valid by verify and by pdfsig, and
+    integrity.py alone finds nothing; after the newest document timestamp too (pdfsig
+    cannot say: the timestamp no longer covers the whole file)."""
+    from tests.support.pki import LocalTsa
+
+    _, (pdf, _) = issued_pdfs
+    stamper = LocalTsa(ca).stamper
+    path = tmp_path / "dss-then-timestamp.pdf"
+    path.write_bytes(document_timestamp_added(dss_added(pdf), stamper))
+    code, report = verify_json(path, capsys)
+    assert code == 0 and report["verdict"] == "valid", report
+    assert pdfsig_verdict(path)[0]
+    assert all(not s.later_changes for s in check_integrity(path.read_bytes()).signatures)
+    after = check_integrity(dss_added(document_timestamp_added(pdf, stamper)))
+    assert [(s.kind, s.later_changes) for s in after.signatures] == [
+        ("signature", ""), ("document timestamp", "")]
 
 
 @pytest.mark.parametrize("status", ["superseded", "cancelled"])
