@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from app.documents.certificate_data import CertificateData, GoodsLine
+from app.documents.certificate_data import CertificateData, GoodsLine, IssuingOffice
 from app.documents.countries import country_name
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -157,13 +157,42 @@ def _declaration_details(d: CertificateData) -> list[Para]:
     ]
 
 
+_NAME_SEPARATORS = " ,;:-\u2013\u2014\u00b7/"
+_WORD = re.compile(r"\w+")
+
+
+def office_beyond_agency(office: IssuingOffice) -> str:
+    """What the office's name adds to its agency's name and place ("" when nothing):
+    "Federation of Indian Export Organisations, Mumbai Regional Office" under that
+    agency is "Mumbai Regional Office"; "..., Mumbai" in Mumbai adds nothing."""
+    name, agency = office.name.strip(), office.agency_name.strip()
+    if agency and name.casefold().endswith(agency.casefold()):  # "Mumbai Office, <agency>"
+        name = name[:-len(agency)].rstrip(_NAME_SEPARATORS)
+    elif agency:
+        # the words the two names start with ("Federation of Indian Export Organisations
+        # (FIEO)" and "Federation of Indian Export Organisations, Mumbai" share five)
+        agency_words = [w.casefold() for w in _WORD.findall(agency)]
+        shared, end = 0, 0
+        for match in _WORD.finditer(name):
+            if shared == len(agency_words) or match.group().casefold() != agency_words[shared]:
+                break
+            shared += 1
+            end = match.end()
+        if agency_words and (shared == len(agency_words) or shared >= 3):
+            name = name[end:].lstrip(_NAME_SEPARATORS + ")")
+    if name.casefold() in {"", agency.casefold(), office.place.strip().casefold()}:
+        return ""
+    return name
+
+
 def _issuer(d: CertificateData) -> list[Para]:
-    """The agency, its office and the office's address."""
+    """The agency, what its office's name adds (not the agency again) and the office's
+    address."""
     o = d.issuing_office
-    if o.agency_name and not o.name.startswith(o.agency_name):
-        out = [Para(o.agency_name, True), Para(o.name)]
-    else:  # "Federation of Indian Export Organisations, Mumbai" names both
-        out = [Para(o.name, True)]
+    beyond = office_beyond_agency(o)
+    out = [Para(o.agency_name or o.name, True)]
+    if o.agency_name and beyond:
+        out.append(Para(beyond))
     address = [a for a in o.address_lines if a]
     if address:
         out.append(Para(", ".join(address)))
