@@ -107,11 +107,20 @@ def fill_and_submit(driver: Any, oracle: Any, number: str, agency: str,
 
 
 def wait_for_new_page(driver: Any, old_element: Any) -> None:
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def gone(_driver: Any) -> bool:
+        # while the old page is torn down Chromium may answer "stale element" or, in the
+        # middle of it, "node does not belong to the document": both mean it is gone
+        try:
+            old_element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
     wait = WebDriverWait(driver, 15)
-    wait.until(expected_conditions.staleness_of(old_element))
+    wait.until(gone)
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
