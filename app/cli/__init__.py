@@ -45,6 +45,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.store",
     "app.cli.hub",
     "app.cli.seal",
+    "app.cli.origin",
 )
 
 
