@@ -62,8 +62,10 @@ def _case(target: str):  # type: ignore[no-untyped-def]
         from app.models.origin_file import OriginFileError, read_origin_case
 
         try:
-            if not path.is_file():
+            if not path.exists():
                 raise UserFacingError(f"{target}: no such file")
+            if not path.is_file():
+                raise UserFacingError(f"{target}: not a regular file")
             if path.stat().st_size > MAX_FILE_BYTES:
                 raise UserFacingError(f"{target}: larger than 5 MB; not an origin-check file")
             data = path.read_bytes()

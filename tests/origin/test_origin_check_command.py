@@ -85,6 +85,8 @@ def test_not_json_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "not valid JSON" in capsys.readouterr().err
     assert main(["origin-check", str(tmp_path / "absent.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["origin-check", str(tmp_path)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
 
 
 def test_efta_general_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
