@@ -104,6 +104,15 @@ def _html(body: str, status: int = 200, extra: dict[str, str] | None = None) -> 
     return HTMLResponse(body, status_code=status, headers={**PAGE_HEADERS, **(extra or {})})
 
 
+def _page_limited(hub: Hub, request: Request) -> HTMLResponse | None:
+    """The 429 page when this client address is past the page's rate, else None."""
+    try:
+        _limits(hub).page.check(_client(request))
+    except TooManyRequests as exc:
+        return _too_many_page(hub, exc)
+    return None
+
+
 def _too_many_page(hub: Hub, exc: TooManyRequests) -> HTMLResponse:
     _count(hub, "rate_limited")
     wait = int(getattr(exc, "retry_after", 60))
@@ -123,10 +132,9 @@ def stylesheet() -> Response:
 def verify_form(request: Request, number: str = "", agency: str = "",
                 captcha: str = "image") -> HTMLResponse:
     hub = hub_of(request)
-    try:
-        _limits(hub).page.check(_client(request))
-    except TooManyRequests as exc:
-        return _too_many_page(hub, exc)
+    refused = _page_limited(hub, request)
+    if refused is not None:
+        return refused
     return _html(verify_html.verify_page(_captchas(hub).new(captcha),
                                          number=number[:MAX_NUMBER].strip().upper(),
                                          agency=agency[:MAX_AGENCY].strip().upper()))
@@ -135,10 +143,9 @@ def verify_form(request: Request, number: str = "", agency: str = "",
 @router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
 async def verify_submit(request: Request) -> HTMLResponse:
     hub = hub_of(request)
-    try:
-        _limits(hub).page.check(_client(request))
-    except TooManyRequests as exc:
-        return _too_many_page(hub, exc)
+    refused = _page_limited(hub, request)
+    if refused is not None:
+        return refused
     try:
         form = await request.form(max_files=0, max_fields=10)
     except HTTPException:  # too many fields, a file: not this page's form
@@ -180,10 +187,9 @@ def _answer_form(hub: Hub, fields: dict[str, str]) -> HTMLResponse:
 @router.get("/v/{payload:path}", response_class=HTMLResponse, include_in_schema=False)
 def verify_qr_page(payload: str, request: Request) -> HTMLResponse:
     hub = hub_of(request)
-    try:
-        _limits(hub).page.check(_client(request))
-    except TooManyRequests as exc:
-        return _too_many_page(hub, exc)
+    refused = _page_limited(hub, request)
+    if refused is not None:
+        return refused
     try:
         raw = decode_payload_text(payload)
     except QrPayloadError as exc:

@@ -70,6 +70,21 @@ def issue_key(engine: Engine, iec: str, **kwargs: Any) -> Any:
     return AgencyAdmin.for_email(engine, ADMIN).api_keys().issue(iec, **kwargs)
 
 
+def officers(engine: Engine, code: str) -> tuple[str, str]:
+    """An officer mapped to the office, and one who is not."""
+    with engine.connect() as connection:
+        mapped = connection.execute(text(
+            "SELECT u.email FROM users u JOIN officer_offices m ON m.user_id = u.id "
+            "JOIN offices o ON o.id = m.office_id WHERE o.code = :c AND u.status = 'active' "
+            "ORDER BY u.id"), {"c": code}).scalar()
+        other = connection.execute(text(
+            "SELECT u.email FROM users u WHERE u.role = 'officer' AND u.status = 'active' "
+            "AND NOT EXISTS (SELECT 1 FROM officer_offices m JOIN offices o "
+            "ON o.id = m.office_id WHERE m.user_id = u.id AND o.code = :c) ORDER BY u.id"),
+            {"c": code}).scalar()
+    return mapped, other
+
+
 def days_ago(days: int) -> str:
     return (dt.date.today() - dt.timedelta(days=days)).isoformat()
 

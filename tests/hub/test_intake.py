@@ -23,6 +23,7 @@ from tests.hub.intake_support import (
     filing,
     goods_line,
     issue_key,
+    officers,
     snapshot,
 )
 
@@ -35,21 +36,6 @@ def facts(demo_engine: Engine) -> Any:
 @pytest.fixture
 def key(demo_engine: Engine, facts: Any) -> str:
     return str(issue_key(demo_engine, facts.iec, label="ERP").key)
-
-
-def officers(engine: Engine, code: str) -> tuple[str, str]:
-    """An officer mapped to the office, and one who is not."""
-    with engine.connect() as connection:
-        mapped = connection.execute(text(
-            "SELECT u.email FROM users u JOIN officer_offices m ON m.user_id = u.id "
-            "JOIN offices o ON o.id = m.office_id WHERE o.code = :c AND u.status = 'active' "
-            "ORDER BY u.id"), {"c": code}).scalar()
-        other = connection.execute(text(
-            "SELECT u.email FROM users u WHERE u.role = 'officer' AND u.status = 'active' "
-            "AND NOT EXISTS (SELECT 1 FROM officer_offices m JOIN offices o "
-            "ON o.id = m.office_id WHERE m.user_id = u.id AND o.code = :c) ORDER BY u.id"),
-            {"c": code}).scalar()
-    return mapped, other
 
 
 def officer_queue(engine: Engine, tmp_path: Path, email: str) -> dict[str, tuple[int, str]]:

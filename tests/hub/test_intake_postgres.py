@@ -25,6 +25,7 @@ from tests.hub.intake_support import (
     exporter_facts,
     filing,
     issue_key,
+    officers,
     snapshot,
 )
 
@@ -56,20 +57,6 @@ def api(pg_hub: Any, serve: Any) -> Any:
 
 def _tls(server: Any) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(server.ca))
-
-
-def officers(owner: Engine, code: str) -> tuple[str, str]:
-    with owner.connect() as connection:
-        mapped = connection.execute(text(
-            "SELECT u.email FROM users u JOIN officer_offices m ON m.user_id = u.id "
-            "JOIN offices o ON o.id = m.office_id WHERE o.code = :c AND u.status = 'active' "
-            "ORDER BY u.id"), {"c": code}).scalar()
-        other = connection.execute(text(
-            "SELECT u.email FROM users u WHERE u.role = 'officer' AND u.status = 'active' "
-            "AND NOT EXISTS (SELECT 1 FROM officer_offices m JOIN offices o "
-            "ON o.id = m.office_id WHERE m.user_id = u.id AND o.code = :c) ORDER BY u.id"),
-            {"c": code}).scalar()
-    return mapped, other
 
 
 def officer_desk(pg_hub: Any, email: str, tmp_path: Path) -> Any:
