@@ -30,6 +30,21 @@ class AgreementDataError(ValueError):
 
 
 @dataclass(frozen=True)
+class ChapterDeMinimis:
+    """A de minimis by value for products of chapters ``first``..``last`` (inclusive, two
+    digits), except products whose HS code starts with one of ``except_hs``."""
+
+    first: str
+    last: str
+    percent: Decimal
+    except_hs: tuple[str, ...] = ()
+
+    def covers(self, hs_code: str) -> bool:
+        return (self.first <= hs_code[:2] <= self.last
+                and not any(hs_code.startswith(prefix) for prefix in self.except_hs))
+
+
+@dataclass(frozen=True)
 class OriginRule:
     """An origin rule: a value content (by one of ``methods``) and/or a change of
     classification of every non-originating material, joined by ``combination``."""
@@ -41,6 +56,8 @@ class OriginRule:
     combination: str = "and"
     de_minimis_percent: Decimal | None = None
     de_minimis_excluded_chapters: tuple[str, ...] = ()  # no de minimis by value for these
+    # when given, the de minimis depends on the product's chapter (none outside the ranges)
+    de_minimis_by_chapter: tuple[ChapterDeMinimis, ...] = ()
     cumulation: str = ""
     text: str = ""
 
@@ -147,6 +164,29 @@ def _percent(value: Any, where: str) -> Decimal | None:
     return percent
 
 
+def _chapter_de_minimis(raw: Any, where: str) -> tuple[ChapterDeMinimis, ...]:
+    if not isinstance(raw, list | tuple):
+        raise AgreementDataError(f"{where}: de_minimis_by_chapter must be a list")
+    ranges = []
+    for entry in raw:
+        if not isinstance(entry, dict) or set(entry) - {"chapters", "percent", "except"}:
+            raise AgreementDataError(
+                f"{where}: each de_minimis_by_chapter entry has chapters, percent, except")
+        first, _, last = str(entry.get("chapters", "")).partition("-")
+        last = last or first
+        if not (len(first) == len(last) == 2 and first.isdigit() and last.isdigit()
+                and first <= last):
+            raise AgreementDataError(f"{where}: chapters must read like '15-24' or '97'")
+        percent = _percent(entry.get("percent"), where)
+        if percent is None:
+            raise AgreementDataError(f"{where}: a de_minimis_by_chapter entry needs a percent")
+        excepted = tuple(str(h) for h in entry.get("except", ()))
+        if any(not h.isdigit() or not 4 <= len(h) <= 6 for h in excepted):
+            raise AgreementDataError(f"{where}: except lists HS codes of 4 to 6 digits")
+        ranges.append(ChapterDeMinimis(first, last, percent, excepted))
+    return tuple(ranges)
+
+
 def _rule(raw: Any, where: str) -> OriginRule:
     if not isinstance(raw, dict):
         raise AgreementDataError(f"{where}: must be an object")
@@ -174,6 +214,7 @@ def _rule(raw: Any, where: str) -> OriginRule:
         combination=combination,
         de_minimis_percent=_percent(raw.get("de_minimis_percent"), where),
         de_minimis_excluded_chapters=tuple(str(c) for c in raw.get("de_minimis_excluded_chapters", ())),
+        de_minimis_by_chapter=_chapter_de_minimis(raw.get("de_minimis_by_chapter", ()), where),
         cumulation=str(raw.get("cumulation", "")),
         text=str(raw.get("rule", "")),
     )

@@ -128,6 +128,12 @@ def check_origin(case: OriginCase, agreement: TradeAgreement) -> OriginVerdict:
         steps.append(f"no de minimis by value for chapter {case.product_hs_code[:2]} under "
                      f"{agreement.code}")
         de_minimis_limit = None
+    elif rule is not None and rule.de_minimis_by_chapter:
+        de_minimis_limit = next((r.percent for r in rule.de_minimis_by_chapter
+                                 if r.covers(case.product_hs_code)), None)
+        if de_minimis_limit is None:
+            steps.append(f"no de minimis by value for HS {case.product_hs_code} under "
+                         f"{agreement.code}")
     ctc, unchanged_share = _classification(
         case, non_originating, tested_level, de_minimis_limit, steps, required=level is not None)
 

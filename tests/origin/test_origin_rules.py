@@ -108,6 +108,35 @@ def test_de_minimis_at_its_limit_is_met_and_over_it_is_not(code: str) -> None:
     assert not beyond.met and not beyond.classification_change
 
 
+@pytest.mark.parametrize(("hs", "limit"), [
+    ("200990", "7.000"),    # juices, chapter 20: 7 % (rule 8(1)(a))
+    ("847130", "10.000"),   # machines, chapter 84: 10 % (rule 8(1)(b))
+    ("300490", "10.000"),   # medicaments, chapter 30: 10 %
+])
+def test_india_japan_de_minimis_by_chapter(hs: str, limit: str) -> None:
+    """A non-originating material that does not change sub-heading is forgiven up to the
+    chapter's de minimis: at the limit the line is met, one cent over it is not."""
+    share = Decimal(limit) * FOB / 100
+    at = verdict(case("IJCEPA", foreign("10000.00"), foreign(share, hs), hs=hs))
+    assert at.met and at.as_json()["de_minimis_percent"] == limit
+    over = verdict(case("IJCEPA", foreign("10000.00"), foreign(share + CENT, hs), hs=hs))
+    assert not over.met and not over.classification_change
+
+
+@pytest.mark.parametrize("hs", ["610910", "210690", "030617"])
+def test_india_japan_has_no_de_minimis_for_textiles_listed_exceptions_or_fish(hs: str) -> None:
+    v = verdict(case("IJCEPA", foreign("1.00", hs), hs=hs))
+    assert not v.met and not v.classification_change
+    assert any("no de minimis" in step for step in v.steps)
+
+
+def test_india_malaysia_de_minimis_ten_percent_but_not_for_chapters_1_to_14() -> None:
+    at = verdict(case("IMCECA", foreign("10000.00", "847130"), hs="847130"))
+    assert at.met and at.as_json()["de_minimis_percent"] == "10.000"
+    assert not verdict(case("IMCECA", foreign("10000.01", "847130"), hs="847130")).met
+    assert not verdict(case("IMCECA", foreign("1.00", "030617"), hs="030617")).met
+
+
 def test_india_korea_has_no_de_minimis_by_value_for_textiles() -> None:
     same = Material("knitted fabric", "610910", "CN", False, Decimal("1.00"))
     v = verdict(case("IKCEPA", same))
@@ -172,6 +201,16 @@ def test_psr_without_a_recorded_rule_and_efta_general_are_refused() -> None:
     ({"value_content_percent": 35, "combination": "xor"}, "combination"),
     ({"methods": ["build_down"]}, "needs a value content"),
     ({"value_content_percent": 35, "method_percent": {"build_up": 30}}, "method_percent"),
+    ({"value_content_percent": 35, "de_minimis_by_chapter": {"15-24": 7}}, "must be a list"),
+    ({"value_content_percent": 35, "de_minimis_by_chapter": [{"chapters": "24-15", "percent": 7}]},
+     "chapters must read"),
+    ({"value_content_percent": 35, "de_minimis_by_chapter": [{"chapters": "15-24"}]},
+     "needs a percent"),
+    ({"value_content_percent": 35,
+      "de_minimis_by_chapter": [{"chapters": "15", "percent": 7, "except": ["21A"]}]},
+     "HS codes of 4 to 6"),
+    ({"value_content_percent": 35,
+      "de_minimis_by_chapter": [{"chapters": "15", "percent": 7, "upto": 3}]}, "each"),
 ])
 def test_the_loader_names_what_is_wrong_with_a_rule(raw: dict, message: str) -> None:
     from app.models.agreements import AgreementDataError, _rule
