@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     wallet.add_argument("office", metavar="OFFICE")
     wallet.add_argument("state", choices=("on", "off"))
     wallet.set_defaults(func=_wrap(_ewallet))
+    from app.cli import wallet as wallet_cli
+
+    wallet_cli.register(add_action, _wrap, as_too)
 
     approve = add_action("approve", help="approve a pending officer registration")
     approve.add_argument("email")

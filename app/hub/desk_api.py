@@ -197,6 +197,46 @@ async def release_abandoned(request: Request, officer: CurrentOfficer) -> Respon
     return _answer({"voided": voided})
 
 
+@router.post("/wallet/charges", summary="What issuing applications would debit from their "
+             "offices' e-wallets, with the balances (checked before the PIN is asked)")
+async def wallet_charges(request: Request, officer: CurrentOfficer) -> Response:
+    body = wire.mapping(await _json(request), "body")
+    ids = wire.integers(body.get("ids", []), "ids")
+    hub = hub_of(request)
+
+    def work() -> list[Any]:
+        served = set(_info(request, officer).office_ids)
+        return hub.central.wallet_charges(officer.user_id, _visible_ids(hub, tuple(ids), served))
+
+    charges = await _as(officer, work)
+    return _answer({"charges": [
+        {"office_code": c.office_code, "ewallet_enabled": c.ewallet_enabled,
+         "balance": str(c.balance), "fees": [[n, k, str(f)] for n, k, f in c.fees]}
+        for c in charges]})
+
+
+@router.post("/certificates/cancel", summary="Cancel the certificate of an issued application "
+             "with a reason (a same-day cancellation refunds the fee)")
+async def cancel_certificate(request: Request, officer: CurrentOfficer) -> Response:
+    body = wire.mapping(await _json(request), "body")
+    application_id = wire.integer(body.get("application_id"), "application_id")
+    reason = wire.text(body.get("reason"), "reason")  # the store says what is too long
+    hub = hub_of(request)
+
+    def work() -> Any:
+        with hub.central.sessions() as session:
+            office = session.scalar(select(Application.office_id)
+                                    .where(Application.id == application_id))
+        if office is None or office not in set(_info(request, officer).office_ids):
+            raise NotFound(f"Application #{application_id} is not in your offices.")
+        return hub.central.cancel_certificate(officer.user_id, application_id, reason)
+
+    cancelled = await _as(officer, work)
+    return _answer({"number": cancelled.number,
+                    "application_number": cancelled.application_number,
+                    "refund": None if cancelled.refund is None else str(cancelled.refund)})
+
+
 def _certificate_office_served(hub: Any, officer: Officer, number: str) -> bool:
     info_offices = set(hub.central.hello(officer.user.email).office_ids)
     with hub.central.sessions() as session:

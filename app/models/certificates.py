@@ -6,7 +6,17 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.applications import Application
@@ -85,9 +95,17 @@ class DscRegistration(Base):
 
 
 class WalletEntry(Base):
-    """A line of an office's e-wallet ledger (top-ups, fees debited on issue, refunds)."""
+    """A line of an office's e-wallet ledger (top-ups, fees debited on issue, refunds).
+
+    Revision 0009_wallet_ledger: one fee and at most one refund per certificate, and a
+    payment-gateway reference credited once per office (``docs/WALLET.md``)."""
 
     __tablename__ = "wallet_entries"
+    __table_args__ = (
+        Index("ux_wallet_entries_certificate_kind", "certificate_number", "kind", unique=True),
+        Index("ux_wallet_entries_top_up_reference", "office_id", "reference", unique=True,
+              sqlite_where=text("kind = 'top_up'"), postgresql_where=text("kind = 'top_up'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
@@ -96,6 +114,19 @@ class WalletEntry(Base):
     certificate_number: Mapped[str | None] = mapped_column(String(32), default=None)
     reference: Mapped[str] = mapped_column(String(100), default="")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OfficeWallet(Base):
+    """An office's e-wallet balance: the sum of its ledger, kept by the store in the
+    transaction that writes each line (triggers of revision 0009_wallet_ledger), never
+    below zero. Its row is what concurrent issues from several desks queue on."""
+
+    __tablename__ = "office_wallets"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

@@ -286,6 +286,29 @@ class HttpCentral:
         self._json("POST", "/desk/v1/certificates/extend",
                    {"number": number, "pdf": wire.b64(pdf)})
 
+    def wallet_charges(self, user_id: int, application_ids: Sequence[int]) -> list[Any]:
+        from decimal import Decimal
+
+        from app.services.wallet import OfficeCharge
+
+        answer = self._json("POST", "/desk/v1/wallet/charges",
+                            {"ids": [int(i) for i in application_ids]})
+        return [OfficeCharge(str(c["office_code"]), bool(c["ewallet_enabled"]),
+                             Decimal(str(c["balance"])),
+                             tuple((str(n), str(k), Decimal(str(f))) for n, k, f in c["fees"]))
+                for c in answer["charges"]]
+
+    def cancel_certificate(self, user_id: int, application_id: int, reason: str) -> Any:
+        from decimal import Decimal
+
+        from app.services.central_issuing import CancelledCertificate
+
+        answer = self._json("POST", "/desk/v1/certificates/cancel",
+                            {"application_id": int(application_id), "reason": reason})
+        refund = answer.get("refund")
+        return CancelledCertificate(str(answer["number"]), str(answer["application_number"]),
+                                    None if refund is None else Decimal(str(refund)))
+
     def certificate_pdf(self, number: str) -> bytes | None:
         try:
             return self._send("GET", "/desk/v1/certificates/pdf",

@@ -185,7 +185,9 @@ class Issuer:
         on_progress: Callable[[Progress], None] | None = None,
         certificate_fingerprint: str | None = None,
     ) -> BatchOutcome[int, IssuedCertificate]:
-        """One PIN, then every application issued or left approved (see IssueBatch)."""
+        """One PIN, then every application issued or left approved (see IssueBatch).
+        Refused before the PIN is asked when an office's e-wallet cannot pay the fees."""
+        self.check_wallet(application_ids)
         self.sweep_reservations()
         outcome = self.batch(application_ids, cancel=cancel, on_progress=on_progress).run_with(
             lambda: self.open_token_session(ask_pin, certificate_fingerprint=certificate_fingerprint)
@@ -196,6 +198,28 @@ class Issuer:
             except Exception:  # issued centrally; the next sync brings them
                 log.exception("could not bring the issued certificates into this desk's copy")
         return outcome
+
+    def check_wallet(self, application_ids: Sequence[int]) -> None:
+        """IssueRefused, naming the balance and the fee(s), when an office's e-wallet holds
+        less than the batch's fees for it (offices without an e-wallet are not charged).
+        The store checks again at reserve and at record (another desk may debit meanwhile)."""
+        short = [c for c in self.central.wallet_charges(self.officer_id, list(application_ids))
+                 if c.short]
+        if short:
+            raise IssueRefused(" ".join(c.refusal() for c in short))
+
+    def cancel_certificate(self, application_id: int, reason: str) -> Any:
+        """Cancel the certificate of an issued application with a reason (workflow CANCEL);
+        a same-day cancellation refunds the fee. Returns the CancelledCertificate."""
+        cancelled = self.central.cancel_certificate(self.officer_id, application_id, reason)
+        log.info("cancelled certificate %s of %s", cancelled.number,
+                 cancelled.application_number)
+        if self.after_batch is not None:
+            try:
+                self.after_batch([application_id])
+            except Exception:  # cancelled centrally; the next sync brings it
+                log.exception("could not bring the cancellation into this desk's copy")
+        return cancelled
 
     def certificate_pdf(self, number: str) -> bytes:
         pdf = self.central.certificate_pdf(number)

@@ -1,6 +1,6 @@
 """AdminWindow: the agency administrator's window, with tabs Offices, Users, Stamps &
-signatures, Audit log and API keys. Opened instead of the officer's desk when an administrator
-signs in (see :func:`open_admin_window`)."""
+signatures, Audit log, API keys and E-wallets. Opened instead of the officer's desk when an
+administrator signs in (see :func:`open_admin_window`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.views.admin_audit import AuditTab
 from app.views.admin_images import ImagesTab
 from app.views.admin_offices import OfficesTab
 from app.views.admin_users import UsersTab
+from app.views.admin_wallet import WalletTab
 from app.views.tasks import Task, run_task
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ _shown: set[AdminWindow] = set()
 class AdminWindow(QMainWindow):
     """Shown at once; the agency and every tab load on workers."""
 
-    OFFICES, USERS, IMAGES, AUDIT, API_KEYS = range(5)
+    OFFICES, USERS, IMAGES, AUDIT, API_KEYS, WALLET = range(6)
     agency_loaded = Signal(object)  # the AgencyInfo
 
     def __init__(self, admin: AgencyAdmin, store_label: str = "",
@@ -45,6 +46,7 @@ class AdminWindow(QMainWindow):
         self.images_tab = ImagesTab(admin)
         self.audit_tab = AuditTab(admin)
         self.api_keys_tab = ApiKeysTab(admin)
+        self.wallet_tab = WalletTab(admin)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.offices_tab, "&Offices")
@@ -52,12 +54,15 @@ class AdminWindow(QMainWindow):
         self.tabs.addTab(self.images_tab, "&Stamps && signatures")
         self.tabs.addTab(self.audit_tab, "&Audit log")
         self.tabs.addTab(self.api_keys_tab, "API &keys")
+        self.tabs.addTab(self.wallet_tab, "&E-wallets")
         self.setCentralWidget(self.tabs)
 
         # whatever changes, the other tabs show it when next looked at
         for tab in (self.offices_tab, self.images_tab):
             tab.changed.connect(self.reload_all)
         self.api_keys_tab.changed.connect(self.audit_tab.reload)
+        self.wallet_tab.changed.connect(self.audit_tab.reload)
+        self.offices_tab.changed.connect(self.wallet_tab.reload)
         self.users_tab.action_finished.connect(lambda _m: self._reload_others(self.users_tab))
         self.tabs.currentChanged.connect(lambda _i: self._current_tab_reload())
 
@@ -81,7 +86,7 @@ class AdminWindow(QMainWindow):
 
     def reload_all(self) -> None:
         for tab in (self.offices_tab, self.users_tab, self.images_tab, self.audit_tab,
-                    self.api_keys_tab):
+                    self.api_keys_tab, self.wallet_tab):
             tab.reload()
 
     def _reload_others(self, source: QWidget) -> None:

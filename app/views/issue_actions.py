@@ -23,6 +23,12 @@ def install_issue_actions(window: DeskWindow) -> None:
     issue.setShortcut(QKeySequence("Ctrl+I"))
     issue.triggered.connect(lambda: issue_selected(window))
     menu.addAction(issue)
+    cancel = QAction("&Cancel certificate…", window)
+    cancel.setToolTip("Cancel the certificate of the selected issued application, with a "
+                      "reason; cancelled on the day it was issued, the fee is refunded")
+    cancel.triggered.connect(lambda: cancel_selected(window))
+    window.cancel_certificate_action = cancel  # type: ignore[attr-defined]
+    menu.addAction(cancel)
     menu.addSeparator()
     dsc = QAction("&Register my DSC…", window)
     dsc.triggered.connect(lambda: open_dsc_dialog(window))
@@ -93,6 +99,55 @@ def issue_selected(window: DeskWindow) -> Any:
 
     dialog.finished_batch.connect(finished)
     return dialog
+
+
+def cancel_selected(window: DeskWindow) -> Any:
+    """Cancel the certificate of the selected issued application: a reason, then the
+    central store's CANCEL on a worker (a same-day cancellation refunds the fee)."""
+    from app.errors import UserFacingError
+    from app.views.main_window import QueueUpdate, queue_update
+
+    desk = window.desk
+    if desk is None or desk.user is None:
+        return None
+    row = window.selected_row()
+    if row is None or str(row[Col.STATUS]).lower() != "issued":
+        window.show_error(UserFacingError(
+            "Select one issued application to cancel its certificate."))
+        return None
+    application_id, number = row[Col.ID], row[Col.NUMBER]
+    reason = window.ask_text(
+        f"Cancel certificate — {number}",
+        f"Why is the certificate of application {number} cancelled? The reason is kept with "
+        "the certificate, shown to anyone who verifies it, and audited. Cancelled on the day "
+        "it was issued (India time), the fee is refunded to the office's e-wallet.",
+        "Cancel certificate")
+    if reason is None:
+        return None
+    window.hide_message()
+    try:
+        issuer = desk.issuer()  # offline: says so here
+    except UserFacingError as exc:
+        window.show_error(exc)
+        return None
+
+    def done(cancelled: Any) -> None:
+        from app.services.wallet import rupees
+
+        refund = (f"; the fee of {rupees(cancelled.refund)} was refunded to the office's "
+                  "e-wallet" if cancelled.refund is not None else "; no refund (not cancelled "
+                  "on the day of issue, or the office has no e-wallet)")
+        window.show_notice(f"Certificate {cancelled.number} of application "
+                           f"{cancelled.application_number} is cancelled{refund}.")
+        run_task(lambda: queue_update(desk, [application_id]), refreshed, window.show_error,
+                 owner=window)
+
+    def refreshed(update: QueueUpdate) -> None:
+        window.apply_queue_update(update)
+        window.load_detail(application_id)
+
+    return run_task(lambda: issuer.cancel_certificate(application_id, reason), done,
+                    window.show_error, owner=window)
 
 
 def open_dsc_dialog(window: DeskWindow) -> Any:
