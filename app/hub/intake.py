@@ -78,6 +78,25 @@ class GoodsLineIn(BaseModel):
         None, max_length=40, description="Preferential (and in-lieu of preferential) only: "
         "WO, PE, CC, CTH, CTSH, PSR, or a value content such as 'RVC 42%' (at least the "
         "agreement's minimum)", examples=["WO"])
+    foreign_item: int | None = Field(
+        None, ge=1, le=500, description="Back-to-back only: the number (1, 2, ...) of the "
+        "foreign certificate's goods item this line draws its quantity from, in that "
+        "item's unit; may be left out when the foreign certificate has one item",
+        examples=[1])
+
+
+class ForeignGoodsIn(BaseModel):
+    """One goods item of the foreign certificate a back-to-back application rests on;
+    numbered in the order sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(max_length=2000, examples=["Copper cathodes, grade A"])
+    hs_code: str = Field(max_length=12, description="HS code as on the foreign certificate "
+                         "(6 or 8 digits)", examples=["740311"])
+    quantity: Decimal = Field(description="The quantity the foreign certificate certifies, "
+                              "above 0, at most 3 decimals", examples=["100"])
+    unit: str = Field(max_length=3, description="Customs unit quantity code (UQC)",
+                      examples=["MTS"])
 
 
 class MaterialIn(BaseModel):
@@ -192,6 +211,12 @@ class ApplicationIn(BaseModel):
     foreign_certificate_issuer: str | None = Field(None, max_length=200,
                                                    description="Back-to-back only")
     foreign_certificate_date: Date | None = Field(None, description="Back-to-back only")
+    foreign_certificate_goods: list[ForeignGoodsIn] | None = Field(
+        None, max_length=500, description="Back-to-back only: the foreign certificate's goods "
+        "with the quantities it certifies. Required the first time the IEC files on a foreign "
+        "certificate (number and country), which is then recorded; later filings may leave "
+        "it out (or send exactly the recorded data: different data for a recorded "
+        "certificate is refused)")
     goods: list[GoodsLineIn] = Field(min_length=1, max_length=500)
     cost_sheet: CostSheetIn | None = None
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+import app.models.foreign_certificates  # noqa: F401 - goods lines refer to its table
 from app.models.base import Base, utcnow
 from app.models.enums import ApplicationKind, ApplicationStatus, DocumentKind
 from app.models.exporters import Applicant, Exporter
@@ -130,6 +131,9 @@ class GoodsLine(Base):
     marks: Mapped[str] = mapped_column(String(200), default="")
     fob_value: Mapped[Decimal]
     origin_criterion: Mapped[str | None] = mapped_column(String(40), default=None)
+    # back-to-back: the foreign certificate's goods item this line draws its quantity from
+    foreign_goods_id: Mapped[int | None] = mapped_column(
+        ForeignKey("foreign_certificate_goods.id"), default=None, index=True)
 
     application: Mapped[Application] = relationship(back_populates="goods")
 

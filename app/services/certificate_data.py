@@ -228,7 +228,8 @@ def certificate_data(
         )
     return CertificateData(
         kind=kind.value,  # type: ignore[arg-type]
-        form_code=app.form_code,
+        # back-to-back certificates are non-preferential whatever the row says
+        form_code="NONPREF" if kind == ApplicationKind.BACK_TO_BACK else app.form_code,
         application_number=app.number,
         certificate_number=certificate_number,
         issue_date=issue_date if certificate_number else None,

@@ -24,8 +24,10 @@ from app.errors import UserFacingError
 from app.models.enums import Role, UserStatus
 from app.store.operations import Operation, OperationResult, apply_operations
 from app.store.pull_sql import (
+    FOREIGN_REVISION,
     ApplicationFilter,
     application_statement,
+    foreign_statements,
     reference_statements,
     related_statements,
 )
@@ -224,6 +226,10 @@ class SqlCentralLink:
                         self.tables, self.dialect, (r[at["id"]] for r in apps),
                         (r[at["exporter_id"]] for r in apps), (r[at["applicant_id"]] for r in apps),
                     ):
+                        fetch(name, sql)
+                if info.revision >= FOREIGN_REVISION:
+                    for name, sql in foreign_statements(self.tables, self.dialect,
+                                                        info.office_ids):
                         fetch(name, sql)
                 offices = ", ".join(str(int(o)) for o in info.office_ids) or "NULL"
                 cursor.execute(f"SELECT office_id, count(*) FROM applications "

@@ -44,7 +44,7 @@ from app.store.operations import APPLIED, REJECTED, Operation, OperationResult
 from app.store.pull_sql import APPLICATION_ROWS, REPLACED_WHOLE
 
 log = logging.getLogger(__name__)
-LOCAL_SCHEMA_VERSION = 1
+LOCAL_SCHEMA_VERSION = 2  # 2: foreign certificates, goods_lines.foreign_goods_id, foreign_draws
 PENDING = "pending"
 
 local_metadata = MetaData()
@@ -71,6 +71,16 @@ sync_cursors = Table(
     local_metadata,
     Column("office_id", Integer, primary_key=True),
     Column("change_seq", Integer, nullable=False),
+)
+# what approved and issued applications of any office drew from the foreign certificates
+# the user's offices' back-to-back applications name (od_foreign_draws), for the balance
+foreign_draws = Table(
+    "foreign_draws",
+    local_metadata,
+    Column("foreign_goods_id", Integer, nullable=False, index=True),
+    Column("application_id", Integer, nullable=False),
+    Column("quantity", String(40), nullable=False),  # exact decimal as text
+    Column("state", String(10), nullable=False),  # issued | approved
 )
 sync_state = Table(
     "sync_state",
@@ -153,6 +163,7 @@ class LocalStore:
                 for table in reversed(tables):
                     table.drop(connection, checkfirst=True)
                 sync_cursors.drop(connection, checkfirst=True)
+                foreign_draws.drop(connection, checkfirst=True)
             for table in tables:
                 table.create(connection, checkfirst=True)
             local_metadata.create_all(connection)
@@ -176,6 +187,7 @@ class LocalStore:
             for table in reversed(_domain_tables()):
                 connection.execute(delete(table))
             connection.execute(delete(sync_cursors))
+            connection.execute(delete(foreign_draws))
             connection.execute(sync_state.insert().prefix_with("OR REPLACE").values(
                 key="owner", value=owner))
         log.info("local store bound to user #%s of %s", info.user_id, info.identity)

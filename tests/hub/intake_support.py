@@ -150,6 +150,15 @@ def filing(kind: str, facts: ExporterFacts, **overrides: Any) -> dict[str, Any]:
                                           "Trade (CCPIT)",
             "foreign_certificate_date": days_ago(40),
             "remarks": "Transshipment via Indian port; goods not of Indian origin.",
+            # recorded with the first filing; each line draws from one item, in its unit
+            "foreign_certificate_goods": [
+                {"description": "Cotton yarn, combed, 40s count, on cones",
+                 "hs_code": "520512", "quantity": "50000", "unit": "KGS"},
+                {"description": "Cotton yarn, carded, 20s count", "hs_code": "520511",
+                 "quantity": "30000", "unit": "KGS"}],
+            "goods": [goods_line(foreign_item=1),
+                      goods_line(description="Cotton yarn, carded, 20s count",
+                                 hs_code="5205.11", fob_value="12000.50", foreign_item=2)],
         })
     body.update(overrides)
     return body
