@@ -36,7 +36,10 @@ def test_demo_holds_the_promised_population(demo_engine: Engine) -> None:
     assert count(demo_engine, User, User.role == "administrator") == 1
     assert count(demo_engine, User, User.role == "officer", User.status == "active") == 6
     assert count(demo_engine, Exporter) == 60
-    assert count(demo_engine, Application) == 2000
+    from app.store import demo_foreign
+
+    # 2,000 seeded, and the back-to-back applications drawing on its foreign certificates
+    assert count(demo_engine, Application) == 2000 + demo_foreign.APPLICATIONS == 2006
     with demo_engine.connect() as c:
         per_exporter = c.execute(
             select(func.count()).select_from(Applicant).group_by(Applicant.exporter_id)

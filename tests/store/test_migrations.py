@@ -82,12 +82,14 @@ def test_the_demo_store_comes_from_the_migrations(demo_engine) -> None:  # type:
         assert current_revision(connection) == head_revision()
         top = connection.execute(text("SELECT max(change_seq) FROM applications")).scalar()
         counter = connection.execute(text("SELECT value FROM change_counter")).scalar()
-        assert top == counter == 2000
+        # the seed numbered 2,000; later revisions' data changes and the demo's foreign
+        # certificates (0010) counted on through the triggers
+        assert top == counter and counter > 2000
         connection.execute(text("UPDATE goods_lines SET marks = marks || '.' WHERE id = 1"))
         bumped = connection.execute(text(
             "SELECT change_seq FROM applications WHERE id = "
             "(SELECT application_id FROM goods_lines WHERE id = 1)")).scalar()
-        assert bumped == 2001
+        assert bumped == counter + 1
         connection.rollback()
 
 
