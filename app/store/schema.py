@@ -29,6 +29,7 @@ class SchemaTooOldError(UserFacingError):
 
 def target_metadata() -> list[MetaData]:
     import app.models.certificates  # noqa: F401 - every mapping module registers its tables
+    import app.models.origin_rules  # noqa: F401 - the agreements' rules for the store's check
     import app.store.hub_tables  # noqa: F401 - the central service's tables
     import app.store.intake_tables  # noqa: F401 - the intake API's tables
     from app.models import Base
