@@ -182,3 +182,30 @@ def test_on_postgresql_the_service_records_once_and_is_held_to_its_exporter(
         connection.execute(text("UPDATE applications SET agreement_code = 'IUCEPA', "
                                 "form_code = 'IUCEPA' WHERE kind = 'back_to_back'"))
     assert getattr(preferential.value.orig, "sqlstate", None) == "23514"
+
+
+def test_a_filing_that_loses_the_race_to_record_is_refused_409(
+        client: Any, demo_engine: Engine, facts: Any, key: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.services.intake import FilingCheck
+
+    assert client.post("/api/v1/applications", json=filing("back_to_back", facts),
+                       headers=auth(key)).status_code == 201
+    looked = FilingCheck.foreign_certificate
+
+    def not_seen_yet(self: Any, *args: Any) -> Any:  # as if checked before the other commit
+        found = looked(self, *args)
+        found.certificate_id, found.goods = None, filing("back_to_back", facts)[
+            "foreign_certificate_goods"]
+        for item in found.goods:
+            item["quantity"] = Decimal(item["quantity"])
+        return found
+
+    monkeypatch.setattr(FilingCheck, "foreign_certificate", not_seen_yet)
+    before = snapshot(demo_engine)
+    answer = client.post("/api/v1/applications", json=filing("back_to_back", facts),
+                         headers=auth(key))
+    assert answer.status_code == 409 and answer.json()["error"] == (
+        "The foreign certificate was recorded meanwhile by another filing; file again (it then "
+        "draws on the recorded one).")
+    assert snapshot(demo_engine) == before
