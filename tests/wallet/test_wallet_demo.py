@@ -331,3 +331,43 @@ def test_a_superseded_certificate_is_not_cancelled(demo_engine, config) -> None:
     admin = user_id_for_email(demo_engine, ADMIN)
     with pytest.raises(IssueRefused, match="only a valid certificate of an issued application"):
         SqlCentral(demo_engine, config).cancel_certificate(admin, app_id, "wrong")
+
+
+# --- the embedded store through the central service -----------------------------------------
+
+
+def test_through_the_service_on_the_demo(tmp_path, demo_hub, serve, demo_engine, rsa_token,  # type: ignore[no-untyped-def]
+                                         approved, officer_id, monkeypatch) -> None:
+    """Issued through the service: the fee debited; cancelled through it the same day:
+    refunded; a short office refused before the PIN."""
+    from app.config import load_config
+    from app.services.central_http import HttpCentral
+    from app.services.issuing import Issuer
+    from tests.hub.conftest import PASSWORD, set_password
+
+    store: dict[tuple[str, str], str] = {}  # never the machine's keyring
+    monkeypatch.setattr("keyring.get_password", lambda s, u: store.get((s, u)))
+    monkeypatch.setattr("keyring.set_password", lambda s, u, p: store.__setitem__((s, u), p))
+    monkeypatch.setattr("keyring.delete_password", lambda s, u: store.pop((s, u), None))
+    set_password(demo_engine, "anita.deshpande@igcc.org.in")
+    server = serve(demo_hub)
+    link = HttpCentral(server.url, ca_file=str(server.ca), ask_password=lambda _p: PASSWORD)
+    link.hello("anita.deshpande@igcc.org.in")
+    issuer = Issuer(link, load_config(), officer_id)
+    [app_id] = approved("preferential")
+    before = balance(demo_engine, MUM)
+    outcome = issuer.run_batch([app_id], lambda info, warnings: PIN)
+    number = outcome.done[0][1].certificate_number
+    assert balance(demo_engine, MUM) == before - Decimal("600.00")
+    cancelled = issuer.cancel_certificate(app_id, "Issued against a wrong invoice.")
+    assert (cancelled.number, cancelled.refund) == (number, Decimal("600.00"))
+    assert lines_for(demo_engine, number) == [("fee", Decimal("-600.00")),
+                                              ("refund", Decimal("600.00"))]
+    assert balance(demo_engine, MUM) == before
+
+    [short] = serve_che(demo_engine, officer_id, "preferential")
+    asked: list[Any] = []
+    with pytest.raises(IssueRefused, match=r"Office CHE's e-wallet holds ₹400\.00; the "
+                       r"certificate fee for application .* is ₹600\.00"):
+        issuer.run_batch([short], lambda info, warnings: asked.append(info) or PIN)
+    assert asked == []
