@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.errors import UserFacingError
 from app.models.agreements import trade_agreements
@@ -25,6 +25,7 @@ from app.models.base import utcnow
 from app.models.certificates import AuditEvent
 from app.models.enums import Action, ApplicationKind, ApplicationStatus, Role
 from app.models.exporters import Applicant
+from app.models.legacy import is_legacy_certificate, legacy_refusal
 from app.models.organisation import User
 
 S = ApplicationStatus
@@ -103,6 +104,8 @@ def perform(
     _check(application, actor, transition)
     clean_text = _check_text(transition, text)
     now = now or utcnow()
+    if transition.action is Action.APPROVE:
+        _check_origin(session, application, actor, clean_text, now)
     before = _snapshot(application)
 
     application.status = transition.target
@@ -145,6 +148,30 @@ def perform(
     )
     session.add(event)
     return event
+
+
+def _check_origin(session: Session, application: Application, actor: User | Applicant,
+                  reason: str | None, now: dt.datetime) -> None:
+    """A preferential line whose claimed criterion the cost sheet does not meet is approved
+    only with an override: the approval's text is its reason, recorded (before the
+    approval, which the PostgreSQL store checks) as an ``application.origin_override``
+    event with the failing lines' figures."""
+    from app.models.origin_review import OVERRIDE_ACTION, review_application
+
+    review = review_application(application)
+    if review is None or not review.failing:
+        return
+    if not reason:
+        raise WorkflowError(
+            f"Application {application.number} does not meet the claimed origin criterion: "
+            f"{review.failing_text()}. Approve it only with an override and a reason."
+        )
+    session.add(AuditEvent(
+        at=now, actor_id=actor.id, actor_label=f"{actor.full_name} <{actor.email}>",
+        action=OVERRIDE_ACTION, entity_type="application", entity_id=application.id,
+        before=None, after=review.figures(), note=reason,
+    ))
+    session.flush()
 
 
 def _snapshot(application: Application) -> dict[str, object]:
@@ -247,7 +274,32 @@ def _check_ready_to_approve(application: Application) -> None:
             )
     if application.kind == ApplicationKind.IN_LIEU and not application.original_certificate_number:
         raise WorkflowError(f"In-lieu application {number} does not name the original certificate.")
+    if application.kind == ApplicationKind.IN_LIEU and is_legacy_certificate(
+            application.original_certificate_number, application.original_certificate_date):
+        raise WorkflowError(legacy_refusal(application.original_certificate_number, number))
     if application.kind == ApplicationKind.BACK_TO_BACK and not application.foreign_certificate_number:
         raise WorkflowError(
             f"Back-to-back application {number} does not name the foreign certificate it rests on."
         )
+    if application.kind == ApplicationKind.BACK_TO_BACK:
+        _check_back_to_back(application)
+
+
+def _check_back_to_back(application: Application) -> None:
+    """Non-preferential only, and no over-draw of the recorded foreign certificate (its
+    balance less what other approved applications drew: app/services/back_to_back.py)."""
+    if application.agreement_code or application.form_code != "NONPREF":
+        raise WorkflowError(
+            f"Back-to-back application {application.number} is non-preferential: it cannot go "
+            f"out under a trade agreement ({application.agreement_code or 'none'}, form "
+            f"{application.form_code}); its form is NONPREF."
+        )
+    session = object_session(application)
+    if session is None:
+        return
+    from app.services.back_to_back import OverDraw, check_draw
+
+    try:
+        check_draw(session, application, at_approval=True)
+    except OverDraw as exc:
+        raise WorkflowError(str(exc)) from None

@@ -469,8 +469,10 @@ class AgencyAdmin:
     # --- the audit log -------------------------------------------------------------------
 
     def audit_log(self, limit: int = 500, entity_types: Sequence[str] = (
-            "office", "user", "agency", "api_key")) -> list[AuditRow]:
-        """The agency's administrative events, newest first."""
+            "office", "user", "agency", "api_key", "application")) -> list[AuditRow]:
+        """The agency's administrative events, newest first (and the origin overrides of
+        its offices' applications)."""
+        from app.models.origin_review import OVERRIDE_ACTION
         from app.store.intake_tables import api_keys
 
         with self.sessions() as session:
@@ -487,6 +489,10 @@ class AgencyAdmin:
                     | ((AuditEvent.entity_type == "agency")
                        & (AuditEvent.entity_id == actor.agency_id))
                     | ((AuditEvent.entity_type == "api_key") & AuditEvent.entity_id.in_(key_ids))
+                    | ((AuditEvent.entity_type == "application")
+                       & (AuditEvent.action == OVERRIDE_ACTION)
+                       & AuditEvent.entity_id.in_(
+                           select(Application.id).where(Application.office_id.in_(office_ids))))
                 )
                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                 .limit(limit)
@@ -682,6 +688,12 @@ def _entity_names(session: Session, events: Sequence[AuditEvent]) -> dict[tuple[
                 .join(Exporter, Exporter.id == api_keys.c.exporter_id)
                 .where(api_keys.c.id.in_(key_ids))):
             names[("api_key", kid)] = f"API key odk_{prefix}_… ({iec})"
+    application_ids = {e.entity_id for e in events if e.entity_type == "application"}
+    if application_ids:
+        for app_id, number in session.execute(
+                select(Application.id, Application.number)
+                .where(Application.id.in_(application_ids))):
+            names[("application", app_id)] = f"Application {number}"
     return names
 
 

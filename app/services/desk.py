@@ -32,9 +32,25 @@ from app.models import (
 )
 from app.models.agreements import trade_agreements
 from app.models.enums import Action
+from app.models.origin import LEVEL_NAMES, show
+from app.models.origin_review import OVERRIDE_ACTION, LineCheck, review_application
 from app.models.validation import countries
 from app.models.workflow import allowed_actions, perform
+from app.services.back_to_back import ForeignBalanceView, balance_view
 from app.services.desk_runs import DeskRuns
+from app.services.exporters import (
+    ExporterHit,
+    ExporterOverview,
+    exporter_overview,
+    invoice_warnings,
+    search_exporters,
+)
+from app.services.in_lieu import (
+    InLieuDifference,
+    compare,
+    not_compared,
+    printed_certificate,
+)
 from app.services.queue import QueueQuery, load_queue
 from app.services.queue_rows import QueueRow
 from app.store.central import central_engine, session_factory
@@ -84,6 +100,20 @@ class HistoryEntry:
     action: str
     change: str
     note: str
+    alert: bool = False  # shown in red (an origin override)
+
+
+@dataclass(frozen=True)
+class OriginLineView:
+    """The origin check of one preferential goods line, every step as (step, figure)."""
+
+    item_no: int
+    title: str
+    met: bool
+    verdict: str
+    steps: list[tuple[str, str]]
+    # material, origin, HS, originating, value, changes classification at the rule's level
+    materials: list[tuple[str, str, str, str, str, str]]
 
 
 @dataclass(frozen=True)
@@ -103,6 +133,15 @@ class ApplicationDetail:
     documents: list[tuple[str, str, str, str]]
     history: list[HistoryEntry]
     allowed: frozenset[str] = field(default_factory=frozenset)
+    origin_lines: list[OriginLineView] = field(default_factory=list)
+    origin_failing: str = ""  # the failing lines and their figures (approval needs an override)
+    exporter_id: int = 0
+    # an in-lieu application: its difference against the original (app/services/in_lieu.py)
+    in_lieu: InLieuDifference | None = None
+    # e.g. the same invoice number on another live application of the exporter
+    warnings: tuple[str, ...] = ()
+    # a back-to-back application: its foreign certificate's goods, draws and balance
+    foreign_balance: ForeignBalanceView | None = None
 
 
 def open_central(config: Config, progress: Callable[[str], None] | None = None) -> Engine:
@@ -285,7 +324,39 @@ class Desk:
             certificate = session.scalars(
                 select(Certificate).where(Certificate.application_id == app.id)
             ).first()
-            return _detail(app, history, certificate, actor)
+            detail = _detail(app, history, certificate, actor)
+            offices = self._served_office_ids()
+            in_lieu = (_in_lieu_difference(session, app)
+                       if app.kind == ApplicationKind.IN_LIEU else None)
+            warnings = invoice_warnings(session, app.id, app.exporter_id, offices)
+            return replace(detail, exporter_id=app.exporter_id, in_lieu=in_lieu,
+                           warnings=tuple(warnings),
+                           foreign_balance=balance_view(session, app))
+
+    # --- exporters -------------------------------------------------------------------------
+
+    def _served_office_ids(self) -> tuple[int, ...] | None:
+        """The offices whose applications this user sees (None: all, an administrator)."""
+        if self.user is None or self.user.role != Role.OFFICER:
+            return None
+        return tuple(o.id for o in self.my_offices())
+
+    def search_exporters(self, text: str) -> list[ExporterHit]:
+        """Exporters by IEC (its start) or name (any part), with applications here."""
+        offices = self._served_office_ids()
+        with self.sessions() as session:
+            return search_exporters(session, text, offices)
+
+    def exporter(self, exporter_id: int) -> ExporterOverview:
+        """An exporter, its applicant users and its applications in the offices served."""
+        offices = self._served_office_ids()
+        scope = ("the agency's offices" if offices is None else
+                 "your offices: " + ", ".join(self.user.office_codes if self.user else ()))
+        with self.sessions() as session:
+            overview = exporter_overview(session, exporter_id, offices, scope)
+        if overview is None:
+            raise UserFacingError(f"Exporter #{exporter_id} is not in this desk's store.")
+        return overview
 
     def preview_pdf(self, application_id: int) -> tuple[bytes, int, bool]:
         """The certificate PDF of an application as it would be signed (a draft until
@@ -370,6 +441,26 @@ def _load_application(session: Session, application_id: int) -> Application:
     if app is None:
         raise UserFacingError(f"Application #{application_id} is not in the store.")
     return app
+
+
+def _in_lieu_difference(session: Session, app: Application) -> InLieuDifference:
+    """The in-lieu application against the application of the certificate it replaces,
+    as this desk's store holds it."""
+    from app.models.legacy import is_legacy_certificate, legacy_refusal
+
+    number = (app.original_certificate_number or "").strip()
+    if not number:
+        return not_compared("", "The application names no original certificate.")
+    if is_legacy_certificate(number, app.original_certificate_date):
+        return not_compared(number, legacy_refusal(number, app.number))
+    original_id = session.scalar(select(Certificate.application_id)
+                                 .where(Certificate.number == number))
+    if original_id is None:
+        return not_compared(number, (
+            f"Certificate {number} is not in this desk's store: it was not issued by this "
+            "agency, or by an office whose applications this desk does not hold."))
+    original = _load_application(session, original_id)
+    return compare(printed_certificate(original), printed_certificate(app), number)
 
 
 def country_name(code: str | None) -> str:
@@ -482,11 +573,7 @@ def _detail(
     materials: list[tuple[str, str, str, str, str, str]] = []
     if sheet is not None:
         rvc = sheet.regional_value_content()
-        threshold = agreement.min_rvc_percent if agreement else None
-        verdict = ""
-        if threshold is not None:
-            verdict = "meets" if rvc >= threshold else "BELOW"
-            verdict = f" — {verdict} the {threshold}% of the general rule"
+        verdict = " (the exporter's figure; the origin check above decides)"
         cost_sheet = [
             ("Product HS code", sheet.product_hs_code),
             ("Method", sheet.method.replace("_", "-")),
@@ -510,17 +597,82 @@ def _detail(
     entries = [
         HistoryEntry(
             at=e.at, actor=e.actor_label, action=e.action.split(".", 1)[-1],
-            change=_change(e.before, e.after), note=e.note,
+            change=_override_change(e.after) if e.action == OVERRIDE_ACTION
+            else _change(e.before, e.after), note=e.note,
+            alert=e.action == OVERRIDE_ACTION,
         )
         for e in history
     ]
+    review = review_application(app)
     allowed = frozenset(a.value for a in allowed_actions(app, actor)) if actor else frozenset()
     return ApplicationDetail(
         id=app.id, number=app.number, version=app.version, kind=str(app.kind),
         status=str(app.status), office_code=app.office.code, sections=sections, goods=goods,
         cost_sheet=cost_sheet, cost_materials=materials, documents=documents, history=entries,
-        allowed=allowed,
+        allowed=allowed, origin_lines=[_origin_line(c) for c in review.lines] if review else [],
+        origin_failing=review.failing_text() if review else "",
     )
+
+
+def _override_change(after: dict | None) -> str:
+    lines = [str(line.get("item_no")) for line in (after or {}).get("lines", [])
+             if isinstance(line, dict)]
+    return f"criterion not met: line(s) {', '.join(lines)}" if lines else "criterion not met"
+
+
+def _pct(value: Decimal) -> str:
+    return f"{show(value)} %"
+
+
+def _origin_line(check: LineCheck) -> OriginLineView:
+    """Every step of a line's origin check, for the Cost sheet tab."""
+    tested = "" if check.criterion == check.claimed else f" (tested as {check.criterion})"
+    title = (f"Line {check.item_no} · {check.description} · HS {check.hs_code} · "
+             f"claimed {check.claimed}{tested}")
+    cur = check.currency
+    steps: list[tuple[str, str]] = []
+    if check.fob is not None:
+        assert check.vnm is not None and check.vom is not None
+        others = [check.labour, check.overheads, check.profit, check.other_costs]
+        local = check.vom + sum((o or Decimal(0) for o in others), Decimal(0))
+        steps += [
+            ("FOB", _money(check.fob, cur)),
+            ("Non-originating materials (VNM)", _money(check.vnm, cur)),
+            ("Originating materials (VOM)", _money(check.vom, cur)),
+            ("Labour", _money(check.labour, cur)), ("Overheads", _money(check.overheads, cur)),
+            ("Profit", _money(check.profit, cur)), ("Other costs", _money(check.other_costs, cur)),
+            ("VOM + labour + overheads + profit + other costs", _money(local, cur)),
+        ]
+    v = check.verdict
+    if v is not None:
+        level = LEVEL_NAMES[check.level] + ("" if check.level_required else
+                                            " (not required by the rule; for information)")
+        used = _pct(v.de_minimis_percent)
+        allowed = "none" if check.de_minimis_allowed is None else f"{check.de_minimis_allowed} %"
+        steps += [
+            ("Build-down (FOB − VNM) / FOB × 100", _pct(v.build_down_percent)),
+            ("Build-up (VOM + labour + overheads + profit + other costs) / FOB × 100",
+             _pct(v.build_up_percent)),
+            ("Non-originating share VNM / FOB × 100", _pct(v.non_originating_percent)),
+            (f"Change of classification at the {level}",
+             "yes" if v.classification_change else "no"),
+            ("De minimis used / allowed", f"{used} / {allowed}"),
+        ]
+    steps.append(("Rule", check.rule_text or "none recorded"))
+    if check.methods:
+        steps.append(("Method and threshold", ", ".join(
+            f"{m.replace('_', '-')} at least {t} %" for m, t in check.methods)))
+    steps.append(("Criterion claimed", check.claimed + tested))
+    verdict = ("met" if check.met else "not met") if v is not None else f"not checked: {check.problem}"
+    steps.append(("Verdict", verdict))
+    materials = [
+        (m.description, m.origin, m.hs_code, "yes" if m.originating else "no",
+         _money(m.value, cur),
+         "—" if m.changes_classification is None else
+         ("yes" if m.changes_classification else "no"))
+        for m in check.materials
+    ]
+    return OriginLineView(check.item_no, title, check.met, verdict, steps, materials)
 
 
 def _change(before: dict | None, after: dict | None) -> str:

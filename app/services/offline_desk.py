@@ -16,11 +16,14 @@ import dataclasses
 import logging
 from typing import Any
 
+from sqlalchemy import delete, func, select
+
 from app.config import Config
 from app.errors import UserFacingError
 from app.models import AuditEvent
 from app.models.base import utcnow
 from app.models.enums import Action, Role
+from app.models.origin_review import OVERRIDE_ACTION
 from app.models.workflow import MAX_TEXT, perform
 from app.services.desk import ApplicationDetail, Desk, OfficerInfo, _load_application
 from app.services.sync import SyncService
@@ -108,8 +111,13 @@ class LocalDesk(Desk):
                 application_number=app.number, action=action.value, text=text,
                 expected_version=app.version,
             )
+            last_event = session.scalar(select(func.max(AuditEvent.id))) or 0
             event = perform(session, app, action, actor, text=text)
             event.id = -entry_id  # optimistic: replaced by the central row after sync
+            # an origin override is recorded by the central store (it recomputes the
+            # verdict); its row comes back with the next pull
+            session.execute(delete(AuditEvent).where(
+                AuditEvent.action == OVERRIDE_ACTION, AuditEvent.id > last_event))
         log.info("%s %s queued (%s)", action, application_id, operation_id)
         self._push_now(operation_id)
 

@@ -54,6 +54,7 @@ from app.models import (
 )
 from app.models.agreements import trade_agreements
 from app.models.certificates import certificate_fee
+from app.models.origin_review import OVERRIDE_ACTION
 from app.models.validation import RESOURCES, gstin_check_character
 from app.store.central import sqlite_engine
 from app.store.schema import upgrade
@@ -107,6 +108,9 @@ IN_LIEU_REASONS = (
 )
 
 
+# the office whose e-wallet holds too little for a preferential certificate (docs/WALLET.md)
+SHORT_OFFICE = "CHE"
+SHORT_BALANCE = Decimal("400.00")
 STD_CODES = {"MUM": 22, "DEL": 11, "CHE": 44}  # telephone trunk codes of the office cities
 
 
@@ -142,6 +146,9 @@ def create_demo_store(
     upgrade(engine, SEED_REVISION)
     seed_demo(engine, today=today, applications=applications, progress=progress)
     upgrade(engine)
+    from app.store.demo_foreign import seed_foreign_certificates
+
+    seed_foreign_certificates(engine, today)  # revision 0010's tables: after the upgrade
     engine.dispose()
     tmp.rename(path)  # a half-seeded store never takes the demo's name
     log.info("demo store created at %s with %d applications", path, applications)
@@ -155,8 +162,12 @@ def seed_demo(
     applications: int = DEMO_APPLICATIONS,
     seed: int = DEMO_SEED,
     progress: Callable[[str], None] | None = None,
+    short_office: str | None = SHORT_OFFICE,
 ) -> None:
-    rows = DemoSeed(random.Random(seed), load_catalogue(), today).build(applications)
+    """``short_office``: the office whose e-wallet is left short (the embedded demo shows
+    the refusal there); None: every office opens with ₹5,00,000.00 (seed_central)."""
+    rows = DemoSeed(random.Random(seed), load_catalogue(), today,
+                    short_office=short_office).build(applications)
     with engine.begin() as connection:
         for table, values in rows:
             if values:
@@ -175,8 +186,10 @@ class DemoSeed:
     """Builds the demo's rows as plain dicts, table by table, in insertion order."""
 
     def __init__(
-        self, rng: random.Random, catalogue: dict[str, Any], today: dt.date | None
+        self, rng: random.Random, catalogue: dict[str, Any], today: dt.date | None,
+        short_office: str | None = SHORT_OFFICE,
     ) -> None:
+        self.short_office = short_office
         self.rng = rng
         self.cat = catalogue
         if today is None:  # anchored on this hour: nothing in the demo lies in the future
@@ -230,7 +243,8 @@ class DemoSeed:
             self._applications(count, exporters, applicants, officers_by_office, office_ids)
         )
         wallet = [
-            {"office_id": o["id"], "kind": WalletEntryKind.TOP_UP, "amount": Decimal("500000.00"),
+            {"office_id": o["id"], "kind": WalletEntryKind.TOP_UP,
+             "amount": self._opening_top_up(o, wallet),
              "reference": f"NEFT/{rng.randint(10**9, 10**10 - 1)}",
              "at": self.now - dt.timedelta(days=30)}
             for o in offices
@@ -245,6 +259,16 @@ class DemoSeed:
             (CertificateNumber.__table__, numbers), (Certificate.__table__, certs),
             (WalletEntry.__table__, wallet), (AuditEvent.__table__, audit),
         ]
+
+    def _opening_top_up(self, office: dict[str, Any], fees: list[dict[str, Any]]) -> Decimal:
+        """Each office's opening top-up: ₹5,00,000.00, except the short office's, which
+        leaves SHORT_BALANCE after its seeded fees (less than a preferential certificate's
+        fee: the demo shows the refusal before the PIN; docs/WALLET.md)."""
+        if office["code"] != self.short_office:
+            return Decimal("500000.00")
+        debited = sum((-f["amount"] for f in fees if f["office_id"] == office["id"]),
+                      Decimal("0.00"))
+        return debited + SHORT_BALANCE
 
     def _exporters(self) -> tuple[list[dict[str, Any]], ...]:
         rng, cat = self.rng, self.cat
@@ -409,15 +433,18 @@ class DemoSeed:
             goods.extend(lines)
             app["hs_codes"] = " ".join(dict.fromkeys(line["hs_code"] for line in lines))
             app["total_fob"] = sum((line["fob_value"] for line in lines), Decimal("0"))
+            override = None  # (figures, reason) when approving it needed an origin override
             if kind == ApplicationKind.PREFERENTIAL or (original and agreement):
                 sheet_id = len(sheets) + 1
                 sheet, mats = self._cost_sheet(sheet_id, app_id, lines, agreement)
                 sheets.append(sheet)
                 materials.extend(mats)
+                if kind == ApplicationKind.PREFERENTIAL:
+                    override = _origin_override(app, lines, sheet, mats, agreement)
             docs.extend(self._documents(app_id, kind, submitted))
             # history: what happened to the application so far
             officer_id = rng.choice(officers_by_office[office_code])
-            audit.extend(self._history(app, status, officer_id, submitted))
+            audit.extend(self._history(app, status, officer_id, submitted, override))
             if status in (S.UNDER_SCRUTINY, S.APPROVED):
                 app["claimed_by_id"] = officer_id
                 app["claimed_at"] = submitted + dt.timedelta(hours=1)
@@ -503,33 +530,65 @@ class DemoSeed:
         return lines
 
     def _cost_sheet(self, sheet_id, app_id, lines, agreement):  # type: ignore[no-untyped-def]
-        rng = self.rng
+        """A cost sheet that adds up (FOB = materials + labour + overheads + profit + other
+        costs) and, for about one application in eleven, misses the claimed criterion: an
+        imported input under a wholly-obtained claim, or a value content a few points under
+        the rule (approving those needs an origin override). Its own random stream, so the
+        rest of the demo does not move when the cost sheets change."""
+        self._former_cost_sheet_draws(agreement)
+        rng = random.Random(app_id * 7919 + 17)
         fob = sum((line["fob_value"] for line in lines), Decimal("0"))
-        threshold = (agreement.min_rvc_percent if agreement and agreement.min_rvc_percent else 35)
-        rvc = Decimal(rng.randint(threshold - 5, 75))
+        rule = agreement.general_rule if agreement is not None else None
+        thresholds = [rule.threshold(m) for m in rule.methods] if rule else []
+        thresholds = [t for t in thresholds if t is not None] or [Decimal(35)]
+        failing = rng.random() < 0.09
+        claims = {str(line["origin_criterion"] or "").split(" ")[0] for line in lines}
+        headings = {line["hs_code"][:4] for line in lines}
+        imported = [m for m in self.cat["materials"] if m["hs"][:4] not in headings]
+        if "WO" in claims:  # wholly obtained: Indian inputs only (one imported when failing)
+            rvc = Decimal(100) if not failing else Decimal(rng.randint(92, 97))
+        elif failing:
+            rvc = max(Decimal(5), min(thresholds) - rng.randint(1, 6))
+        else:
+            rvc = Decimal(rng.randint(int(max(thresholds)) + 2, 78))
         non_originating = _money(fob * (100 - rvc) / 100)
-        originating = _money(fob * Decimal(rng.randint(10, 25)) / 100)
-        labour = _money(fob * Decimal("0.12"))
-        overheads = _money(fob * Decimal("0.08"))
-        profit = _money(fob * Decimal("0.07"))
+        local = fob - non_originating  # originating inputs, labour, overheads, profit
+        labour = _money(local * Decimal("0.30"))
+        overheads = _money(local * Decimal("0.15"))
+        profit = _money(local * Decimal("0.15"))
+        originating = local - labour - overheads - profit
         ex_works = _money(fob * Decimal("0.96"))
         sheet = {"id": sheet_id, "application_id": app_id, "product_hs_code": lines[0]["hs_code"],
                  "method": "build_down", "labour": labour, "overheads": overheads,
                  "profit": profit, "other_costs": _money(0), "ex_works": ex_works, "fob": fob}
         mats = []
-        parts = rng.randint(1, 3)
-        for k in range(parts):
-            material = self.cat["materials"][rng.randrange(len(self.cat["materials"]))]
-            origin = rng.choice(["CN", "VN", "DE", "US", None]) if True else None
+        parts = 0 if non_originating <= 0 else 1 if "WO" in claims else rng.randint(1, 3)
+        shares = [_money(non_originating / parts)] * parts if parts else []
+        if shares:
+            shares[-1] = non_originating - sum(shares[:-1], Decimal(0))
+        for share in shares:
+            material = imported[rng.randrange(len(imported))]
+            origin = rng.choice(["CN", "VN", "DE", "US", None])
             mats.append({"cost_sheet_id": sheet_id, "description": material["desc"],
                          "hs_code": material["hs"], "origin_country": origin,
-                         "originating": False, "value": _money(non_originating / parts),
+                         "originating": False, "value": share,
                          "evidence": f"Bill of entry {rng.randint(10**6, 10**7 - 1)}" if origin else "Supplier declaration awaited"})
-            del k
         mats.append({"cost_sheet_id": sheet_id, "description": "Indian-origin inputs",
                      "hs_code": lines[0]["hs_code"][:6], "origin_country": "IN", "originating": True,
                      "value": originating, "evidence": "Supplier declarations on file"})
         return sheet, mats
+
+    def _former_cost_sheet_draws(self, agreement):  # type: ignore[no-untyped-def]
+        """Draw from the demo's stream what the former cost sheets drew, so that every
+        other application of the demo stays as it was (tests pick them by their state)."""
+        rng = self.rng
+        threshold = (agreement.min_rvc_percent if agreement and agreement.min_rvc_percent else 35)
+        rng.randint(threshold - 5, 75)
+        rng.randint(10, 25)
+        for _ in range(rng.randint(1, 3)):
+            rng.randrange(len(self.cat["materials"]))
+            if rng.choice(["CN", "VN", "DE", "US", None]):
+                rng.randint(10**6, 10**7 - 1)
 
     def _documents(self, app_id, kind, submitted):  # type: ignore[no-untyped-def]
         kinds = [DocumentKind.INVOICE, DocumentKind.PACKING_LIST, DocumentKind.BILL_OF_LADING]
@@ -548,7 +607,7 @@ class DemoSeed:
                          "sha256": f"{self.rng.getrandbits(256):064x}", "uploaded_at": submitted})
         return rows
 
-    def _history(self, app, status, officer_id, submitted):  # type: ignore[no-untyped-def]
+    def _history(self, app, status, officer_id, submitted, override=None):  # type: ignore[no-untyped-def]
         events = [("application.submit", None, "submitted", submitted, "")]
         t = submitted
         steps = {
@@ -568,6 +627,9 @@ class DemoSeed:
                    "supersede": "superseded", "cancel": "cancelled"}
         for step in steps:
             t = min(t + dt.timedelta(minutes=self.rng.randint(5, 300)), self.now)
+            if step == "approve" and override is not None:  # the criterion was not met
+                figures, reason = override
+                events.append((OVERRIDE_ACTION, None, figures, t, reason))
             events.append((f"application.{step}", state, targets[step], t, ""))
             state = targets[step]
         rows = []
@@ -577,7 +639,39 @@ class DemoSeed:
                 "at": at, "actor_id": None if applicant else officer_id,
                 "actor_label": "applicant" if applicant else f"officer #{officer_id}",
                 "action": action, "entity_type": "application", "entity_id": app["id"],
-                "before": {"status": before} if before else None, "after": {"status": after},
+                "before": {"status": before} if before else None,
+                "after": after if isinstance(after, dict) else {"status": after},
                 "note": note,
             })
         return rows
+
+
+OVERRIDE_REASONS = (
+    "Exporter's chartered accountant certifies the domestic value addition; the cost sheet "
+    "omits in-house tooling. Accepted on the CA certificate on file.",
+    "Imported packing only; the partner's customs accept it under the agreement's packing "
+    "rule. Override recorded for post-audit.",
+    "Cost sheet figures are from the previous quarter; the current costing on file meets "
+    "the rule. Exporter told to update the cost sheet.",
+)
+
+
+def _origin_override(app, lines, sheet, mats, agreement):  # type: ignore[no-untyped-def]
+    """(figures, reason) of the origin override an approval of this application needed, or
+    None when every line meets its criterion (the same check as the desk's)."""
+    from types import SimpleNamespace
+
+    from app.models.origin_review import check_line
+
+    materials = [SimpleNamespace(**m) for m in mats]
+    cost = SimpleNamespace(
+        **sheet, materials=materials,
+        non_originating_value=sum((m.value for m in materials if not m.originating), Decimal(0)),
+        originating_value=sum((m.value for m in materials if m.originating), Decimal(0)))
+    checks = [check_line(SimpleNamespace(**line), cost, agreement, app["currency"])
+              for line in lines if line["origin_criterion"]]
+    failing = [c for c in checks if not c.met]
+    if not failing:
+        return None
+    figures = {"agreement": agreement.code, "lines": [c.figures() for c in failing]}
+    return figures, OVERRIDE_REASONS[app["id"] % len(OVERRIDE_REASONS)]

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.errors import UserFacingError
-from app.models.applications import Application
+from app.models.applications import Application, CostSheet
 from app.models.base import utcnow
 from app.models.certificates import AuditEvent
 from app.models.enums import Action, Role
@@ -146,7 +146,8 @@ def _lock_applications(session: Session, operations: Sequence[Operation]) -> dic
         return {}
     options = [joinedload(Application.office), joinedload(Application.claimed_by)]
     if any(op.action == Action.APPROVE for op in operations):
-        options.append(selectinload(Application.goods))
+        options += [selectinload(Application.goods),  # the origin check reads the cost sheet
+                    selectinload(Application.cost_sheet).selectinload(CostSheet.materials)]
     rows = session.scalars(
         select(Application).options(*options).where(Application.id.in_(ids))
         .order_by(Application.id).with_for_update(of=Application)

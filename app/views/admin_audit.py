@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.views.admin_widgets import ERROR_STYLE, RowsModel, row_table
@@ -17,14 +18,18 @@ if TYPE_CHECKING:
 
 ACTION_LABELS = {
     "office.add": "Office added", "office.edit": "Office edited",
-    "office.ewallet": "E-wallet switched", "office.gateway": "Payment gateway set",
+    "office.ewallet": "E-wallet switched",
+    "office.wallet_top_up": "E-wallet topped up", "office.gateway": "Payment gateway set",
     "office.stamp": "Stamp uploaded", "user.register": "Registration received",
     "user.approve": "Registration approved", "user.refuse": "Registration refused",
     "user.activate": "User activated", "user.deactivate": "User deactivated",
     "user.offices": "Offices mapped", "user.signature": "Signature uploaded",
     "agency.email_domains": "E-mail domains changed",
     "api_key.issue": "API key issued", "api_key.revoke": "API key revoked",
+    "application.origin_override": "Origin override (criterion not met)",
 }
+ALERT_ACTIONS = frozenset({"application.origin_override"})  # shown in red
+ALERT = "#b91c1c"
 COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("When", lambda e: e.at.astimezone().strftime("%d %b %Y %H:%M:%S")),
     ("Who", lambda e: e.actor),
@@ -35,6 +40,17 @@ COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
 )
 
 
+class AuditRowsModel(RowsModel):
+    """The audit rows; an origin override in red."""
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (index.isValid() and role == Qt.ItemDataRole.ForegroundRole
+                and self.rows[index.row()].action in ALERT_ACTIONS):
+            return QColor(ALERT)
+        return super().data(index, role)
+
+
 class AuditTab(QWidget):
     loaded = Signal()
 
@@ -42,7 +58,7 @@ class AuditTab(QWidget):
         super().__init__(parent)
         self.admin = admin
         self.events: list[AuditRow] = []
-        self.model = RowsModel(COLUMNS, self)
+        self.model = AuditRowsModel(COLUMNS, self)
         self.table = row_table(self.model)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter by person, office, action or value")

@@ -7,7 +7,15 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -20,9 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from app.services.desk import ApplicationDetail
+    from app.services.back_to_back import ForeignBalanceView
+    from app.services.desk import ApplicationDetail, OriginLineView
+    from app.services.in_lieu import FieldChange, InLieuDifference
     from app.views.preview_pane import PreviewPane
 
+ALERT = "#b91c1c"  # red: not met, an origin override
+MET = "#047857"  # green
 
 
 class SmallTableModel(QAbstractTableModel):
@@ -32,10 +44,12 @@ class SmallTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.headers = list(headers)
         self.rows: list[Sequence[str]] = []
+        self.alert_rows: frozenset[int] = frozenset()  # shown in red
 
-    def set_rows(self, rows: list[Sequence[str]]) -> None:
+    def set_rows(self, rows: list[Sequence[str]], alert_rows: frozenset[int] = frozenset()) -> None:
         self.beginResetModel()
         self.rows = rows
+        self.alert_rows = alert_rows
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -52,6 +66,8 @@ class SmallTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if index.isValid() and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return str(self.rows[index.row()][index.column()])
+        if index.isValid() and role == Qt.ItemDataRole.ForegroundRole and index.row() in self.alert_rows:
+            return QColor(ALERT)
         return None
 
 
@@ -70,6 +86,8 @@ def _table(model: SmallTableModel, stretch: int) -> QTableView:
 
 
 class DetailPanel(QWidget):
+    exporter_requested = Signal(int)  # the exporter view of this exporter id
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("Select an application in the queue.")
@@ -90,6 +108,12 @@ class DetailPanel(QWidget):
         self.tabs.addTab(self.cost_sheet, "C&ost sheet")
         self.tabs.addTab(_table(self.documents_model, 1), "&Documents")
         self.tabs.addTab(_table(self.history_model, 4), "&History")
+        # an in-lieu application against the original certificate's application
+        self.in_lieu = QTextBrowser()
+        self.in_lieu.setObjectName("inLieuDifference")
+        self.tabs.addTab(self.in_lieu, "In &lieu of")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.in_lieu), False)
+        self.fields.anchorClicked.connect(self._link)
         # QtPdf loads on first use of the tab, not at start-up
         self._preview_placeholder = QWidget()
         self._preview: PreviewPane | None = None
@@ -123,8 +147,14 @@ class DetailPanel(QWidget):
             self._preview is not None and current is self._preview
         )
 
+    def _link(self, url: QUrl) -> None:
+        if url.scheme() == "exporter" and url.path().isdigit():
+            self.exporter_requested.emit(int(url.path()))
+
     def clear(self) -> None:
         self.detail = None
+        self.in_lieu.clear()
+        self.tabs.setTabVisible(self.tabs.indexOf(self.in_lieu), False)
         self.title.setText("Select an application in the queue.")
         self.fields.clear()
         self.cost_sheet.clear()
@@ -139,7 +169,9 @@ class DetailPanel(QWidget):
         self.detail = detail
         status = detail.status.replace("_", " ")
         self.title.setText(f"{detail.number} · {status}")
-        self.fields.setHtml(_sections_html(detail.sections))
+        self.fields.setHtml(_warnings_html(detail.warnings, detail.exporter_id)
+                            + _foreign_balance_html(detail.foreign_balance)
+                            + _sections_html(detail.sections))
         self.goods_model.set_rows([
             (str(g.item_no), g.marks, g.packages, g.description, g.hs_code, g.quantity,
              g.gross_weight, g.fob_value, g.origin_criterion)
@@ -152,22 +184,52 @@ class DetailPanel(QWidget):
                 "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in m) + "</tr>"
                 for m in detail.cost_materials
             )
-            table += (
+            table = _origin_html(detail.origin_lines) + table + (
                 "<h3>Materials</h3><table cellpadding='3' cellspacing='0' border='1' "
                 "style='border-collapse: collapse; border-color: #ccc;'>"
                 "<tr><th>Material</th><th>HS</th><th>Origin</th><th>Originating</th>"
                 f"<th>Value</th><th>Evidence</th></tr>{rows}</table>"
             )
             self.cost_sheet.setHtml(table)
+        elif detail.origin_lines:
+            self.cost_sheet.setHtml(_origin_html(detail.origin_lines))
         else:
             self.cost_sheet.setHtml("<p style='color:#666'>No cost sheet: not a preferential application.</p>")
-        self.tabs.setTabEnabled(2, bool(detail.cost_sheet))
+        self.tabs.setTabEnabled(2, bool(detail.cost_sheet or detail.origin_lines))
         self.documents_model.set_rows(list(detail.documents))
         self.tabs.setTabText(3, f"&Documents ({len(detail.documents)})")
+        in_lieu_tab = self.tabs.indexOf(self.in_lieu)
+        self.tabs.setTabVisible(in_lieu_tab, detail.in_lieu is not None)
+        if detail.in_lieu is not None:
+            self.in_lieu.setHtml(in_lieu_html(detail.in_lieu))
+            changed = len(detail.in_lieu.changed_fields) + len(detail.in_lieu.changed_goods)
+            self.tabs.setTabText(in_lieu_tab, f"In &lieu of ({changed} changed)"
+                                 if not detail.in_lieu.note else "In &lieu of")
+        else:
+            self.in_lieu.clear()
         self.history_model.set_rows([
             (h.at.astimezone().strftime("%d %b %Y %H:%M"), h.actor, h.action, h.change, h.note)
             for h in detail.history
-        ])
+        ], frozenset(i for i, h in enumerate(detail.history) if h.alert))
+
+
+def _foreign_balance_html(view: ForeignBalanceView | None) -> str:
+    """A back-to-back application's foreign certificate: each goods item, what issued
+    certificates and other approved applications drew, this application's draw, the balance."""
+    if view is None:
+        return ""
+    heads = ("Item", "Goods", "HS code", "Certified", "Drawn: issued certificates",
+             "Drawn: other approved", "This application", "Balance")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+    rows = "".join(
+        "<tr" + (f" style='color:{ALERT}'" if n in view.over_rows else "") + ">"
+        + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for n, row in enumerate(view.rows))
+    note = (f"<p style='color:{ALERT}'>{html.escape(view.note)}</p>" if view.note else "")
+    table = ("<table cellpadding='3' cellspacing='0' border='1' style='border-collapse: "
+             f"collapse; border-color: #ccc;'><tr>{head}</tr>{rows}</table>" if view.rows else "")
+    return (f"<h3>Back-to-back: balance of the foreign certificate</h3>"
+            f"<p>{html.escape(view.heading)}</p>{table}{note}")
 
 
 def _sections_html(sections: list[tuple[str, list[tuple[str, str]]]]) -> str:
@@ -182,4 +244,100 @@ def _sections_html(sections: list[tuple[str, list[tuple[str, str]]]]) -> str:
                 f"<td class='v'>{html.escape(value)}</td></tr>"
             )
         parts.append("</table>")
+    return "".join(parts)
+
+
+def _origin_html(lines: Sequence[OriginLineView]) -> str:
+    """The origin check of each preferential goods line: every step, then the verdict
+    (met in green, not met in red)."""
+    if not lines:
+        return ""
+    cell = "style='border-collapse: collapse; border-color: #ccc;'"
+    parts = ["<h3 style='color:#1f3a5f'>Origin check, line by line</h3>"]
+    failing = [str(line.item_no) for line in lines if not line.met]
+    if failing:
+        parts.append(f"<p style='color:{ALERT}'><b>{len(lines) - len(failing)} of {len(lines)} "
+                     f"line(s) meet their criterion; not met: line(s) {', '.join(failing)}. "
+                     "Approval needs an origin override with a reason.</b></p>")
+    else:
+        parts.append(f"<p style='color:{MET}'><b>Every line ({len(lines)}) meets its claimed "
+                     "criterion.</b></p>")
+    for line in lines:
+        colour = MET if line.met else ALERT
+        parts.append(f"<p><b>{html.escape(line.title)}</b> — <b style='color:{colour}'>"
+                     f"{html.escape(line.verdict)}</b></p>")
+        parts.append(f"<table cellpadding='3' cellspacing='0' border='1' {cell}>"
+                     "<tr><th>Step</th><th>Figure</th></tr>")
+        for step, figure in line.steps:
+            style = f" style='color:{colour}; font-weight:600'" if step == "Verdict" else ""
+            parts.append(f"<tr><td>{html.escape(step)}</td><td{style}>{html.escape(figure)}"
+                         "</td></tr>")
+        parts.append("</table>")
+        if line.materials:
+            parts.append(f"<table cellpadding='3' cellspacing='0' border='1' {cell}>"
+                         "<tr><th>Material</th><th>Origin</th><th>HS</th><th>Originating</th>"
+                         "<th>Value</th><th>Changes classification</th></tr>")
+            for material in line.materials:
+                parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in material)
+                             + "</tr>")
+            parts.append("</table>")
+    return "".join(parts)
+
+
+def _warnings_html(warnings: Sequence[str], exporter_id: int) -> str:
+    """Warnings above the fields (e.g. an invoice number on another live application) and
+    the link to the exporter view."""
+    parts = [f"<p style='color:{ALERT}; font-weight:600'>⚠ {html.escape(w)}</p>"
+             for w in warnings]
+    if exporter_id:
+        parts.append(f"<p><a href='exporter:{exporter_id}'>Exporter, its applicant users and "
+                     "applications…</a></p>")
+    return "".join(parts)
+
+
+def in_lieu_html(diff: InLieuDifference) -> str:
+    """The in-lieu difference: what changed (old → new) first, goods line by goods line,
+    then what did not change, summarised."""
+    title = f"In lieu of certificate {diff.original_number or '(none named)'}"
+    if diff.original_application:
+        title += f" (application {diff.original_application})"
+    parts = [f"<h3 style='color:#1f3a5f'>{html.escape(title)}</h3>"]
+    if diff.note:
+        parts.append(f"<p style='color:{ALERT}'>{html.escape(diff.note)}</p>")
+        return "".join(parts)
+    parts.append(f"<p>{html.escape(diff.summary)}.</p>")
+    table = ("<table cellpadding='3' cellspacing='0' border='1' style='border-collapse: "
+             "collapse; border-color: #ccc;'><tr><th>Field</th><th>Original</th>"
+             "<th></th><th>In-lieu</th></tr>")
+
+    def rows(changes: Sequence[FieldChange]) -> str:
+        return "".join(
+            f"<tr><td>{html.escape(c.label)}</td>"
+            f"<td style='color:#666'>{html.escape(c.old) or '—'}</td><td>→</td>"
+            f"<td style='color:{ALERT}; font-weight:600'>{html.escape(c.new) or '—'}</td></tr>"
+            for c in changes)
+
+    if diff.changed_fields:
+        parts.append("<h3>Changed fields</h3>" + table + rows(diff.changed_fields) + "</table>")
+    else:
+        parts.append("<p>No printed field changed.</p>")
+    for line in diff.changed_goods:
+        what = {"changed": "changed", "added": "added by the in-lieu application",
+                "removed": "left out of the in-lieu application"}[line.state]
+        shown = line.changes if line.state == "changed" else line.fields
+        parts.append(f"<h3>Goods item {line.item_no}: {html.escape(what)}</h3>" + table
+                     + rows(shown) + "</table>")
+    unchanged = diff.unchanged_fields
+    if unchanged:
+        parts.append(f"<h3 style='color:#555'>Unchanged ({len(unchanged)} fields)</h3>"
+                     "<table cellspacing='0' cellpadding='1'>")
+        for c in unchanged:
+            parts.append(f"<tr><td style='color:#555; padding-right:12px'>"
+                         f"{html.escape(c.label)}</td><td style='color:#555'>"
+                         f"{html.escape(c.old) or '—'}</td></tr>")
+        parts.append("</table>")
+    same = diff.unchanged_goods
+    if same:
+        items = ", ".join(str(g.item_no) for g in same)
+        parts.append(f"<p style='color:#555'>Goods items unchanged: {html.escape(items)}.</p>")
     return "".join(parts)

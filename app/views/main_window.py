@@ -247,6 +247,9 @@ class DeskWindow(QMainWindow):
         from app.views.issue_actions import install_issue_actions
 
         install_issue_actions(self)
+        from app.views.exporter_view import install_exporter_action
+
+        install_exporter_action(self)
         if desk is not None:
             self.attach(desk)
 
@@ -271,6 +274,9 @@ class DeskWindow(QMainWindow):
             detail.tabs.currentChanged.connect(
                 lambda _i: self.load_preview() if detail.is_preview_current() else None
             )
+            from app.views.exporter_view import open_exporter_view
+
+            detail.exporter_requested.connect(lambda i: open_exporter_view(self, i))
             index = self._right_layout.indexOf(self._detail_placeholder)
             self._right_layout.insertWidget(index, detail, 1)
             self._right_layout.removeWidget(self._detail_placeholder)
@@ -486,6 +492,16 @@ class DeskWindow(QMainWindow):
         if spec[3] is not None:
             title, prompt = spec[3]
             text = self.ask_text(f"{title} — {detail.number}", prompt, spec[1].replace("&", ""))
+            if text is None:
+                return
+        elif action is Action.APPROVE and detail.origin_failing:
+            # the claimed origin criterion is not met: approving is an audited override
+            text = self.ask_text(
+                f"Approve with an origin override — {detail.number}",
+                f"The cost sheet does not meet the claimed origin criterion: "
+                f"{detail.origin_failing}.\n\nWhy approve anyway? The reason is recorded as "
+                "an origin override in the application's history.",
+                "Approve with override")
             if text is None:
                 return
         self._busy = True

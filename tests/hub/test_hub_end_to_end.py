@@ -117,7 +117,8 @@ def test_a_desk_window_reviews_and_issues_through_the_service_on_postgresql(
     assert window.select_application(submitted)
     for action in (Action.CLAIM, Action.APPROVE):
         qtbot.waitUntil(window.buttons[action].isEnabled, timeout=30000)
-        window.buttons[action].click()
+        with qtbot.waitSignal(window.action_finished, timeout=30000):  # queued and pushed
+            window.buttons[action].click()
         qtbot.waitUntil(lambda: not desk.local.pending(), timeout=30000)
     desk.sync.sync_now()
     assert _count(central, "SELECT count(*) FROM applications WHERE id = :i AND "
