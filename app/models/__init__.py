@@ -16,13 +16,14 @@ _WHERE = {
     "Base": "base",
     "AuditEvent": "certificates", "Certificate": "certificates",
     "CertificateNumber": "certificates", "DscRegistration": "certificates",
-    "WalletEntry": "certificates",
+    "OfficeWallet": "certificates", "WalletEntry": "certificates",
     "ApplicationKind": "enums", "ApplicationStatus": "enums", "CertificateStatus": "enums",
     "DocumentKind": "enums", "Role": "enums", "UserStatus": "enums", "WalletEntryKind": "enums",
     "Applicant": "exporters", "Exporter": "exporters", "ExporterBranch": "exporters",
     "GstRegistration": "exporters",
     "Agency": "organisation", "Office": "organisation", "User": "organisation",
     "officer_offices": "organisation",
+    "ForeignCertificate": "foreign_certificates", "ForeignGoods": "foreign_certificates",
 }
 __all__ = [
     "Agency",
@@ -41,9 +42,12 @@ __all__ = [
     "DscRegistration",
     "Exporter",
     "ExporterBranch",
+    "ForeignCertificate",
+    "ForeignGoods",
     "GoodsLine",
     "GstRegistration",
     "Office",
+    "OfficeWallet",
     "Role",
     "SupportingDocument",
     "User",
@@ -60,7 +64,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'app.models' has no attribute {name!r}")
     # mapped classes refer to each other by name: load every mapping module together
     if module not in ("enums",):
-        for other in ("organisation", "exporters", "applications", "certificates"):
+        for other in ("organisation", "exporters", "applications", "certificates",
+                      "foreign_certificates"):
             importlib.import_module(f"app.models.{other}")
     value = getattr(importlib.import_module(f"app.models.{module}"), name)
     globals()[name] = value
@@ -81,6 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Certificate,
         CertificateNumber,
         DscRegistration,
+        OfficeWallet,
         WalletEntry,
     )
     from app.models.enums import (
@@ -93,4 +99,5 @@ if TYPE_CHECKING:  # pragma: no cover
         WalletEntryKind,
     )
     from app.models.exporters import Applicant, Exporter, ExporterBranch, GstRegistration
+    from app.models.foreign_certificates import ForeignCertificate, ForeignGoods
     from app.models.organisation import Agency, Office, User, officer_offices

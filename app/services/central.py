@@ -28,6 +28,7 @@ from app.errors import UserFacingError
 from app.models import Certificate, CertificateStatus
 from app.services import central_issuing
 from app.services.central_issuing import (
+    CancelledCertificate,
     ConcurrentIssue,
     IssueRefused,
     RecordedIssue,
@@ -43,6 +44,7 @@ from app.store.link import (
 )
 
 if TYPE_CHECKING:
+    from app.services.wallet import OfficeCharge
     from app.signing.seal import Sealer
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,19 @@ class CentralLink(SyncLink, Protocol):
     def release_abandoned(self, user_id: int, desk_sessions: Sequence[str]) -> list[str]: ...
 
     def certificate_pdf(self, number: str) -> bytes | None: ...
+
+    def wallet_charges(self, user_id: int, application_ids: Sequence[int]) -> list[OfficeCharge]:
+        """What issuing ``application_ids`` would debit from each office's e-wallet, with the
+        balance it holds now (``app.services.wallet``): the desk refuses a batch the
+        balance cannot pay before it asks for the PIN."""
+        ...
+
+    def cancel_certificate(self, user_id: int, application_id: int,
+                           reason: str) -> CancelledCertificate:
+        """Cancel the certificate of an issued application with a reason (an officer of its
+        office or an administrator of the agency); a same-day cancellation refunds the
+        fee in the same transaction. IssueRefused says why not."""
+        ...
 
     def extend_certificate(self, number: str, pdf: bytes) -> None:
         """Keep ``pdf`` as the certificate's file: the stored file with validation data and
@@ -234,6 +249,12 @@ class SqlCentral(SqlCentralLink):
             read_application_for_certificate,
         )
 
+        ask = session.execute(
+            text("SELECT number, kind, original_certificate_number, original_certificate_date "
+                 "FROM applications WHERE id = :a"), {"a": application_id}).first()
+        if ask is not None and ask.kind == "in_lieu":  # the store's own refusal comes next
+            central_issuing.refuse_legacy_original(
+                ask.original_certificate_number, ask.original_certificate_date, ask.number)
         row = session.execute(
             text("SELECT number, reserved_at, version FROM "
                  "od_reserve_certificate_number(:a, :s)"),
@@ -308,6 +329,30 @@ class SqlCentral(SqlCentralLink):
     def certificate_pdf(self, number: str) -> bytes | None:
         return self._run(lambda s: s.scalar(
             select(Certificate.pdf).where(Certificate.number == number)))
+
+    def wallet_charges(self, user_id: int, application_ids: Sequence[int]) -> list[OfficeCharge]:
+        from app.services.wallet import office_charges
+
+        return self._run(lambda s: office_charges(s, list(application_ids)))
+
+    def cancel_certificate(self, user_id: int, application_id: int,
+                           reason: str) -> CancelledCertificate:
+        from decimal import Decimal
+
+        if not self.uses_functions:
+            return self._run(lambda s: central_issuing.cancel(s, user_id, application_id,
+                                                              reason))
+
+        def cancel_pg(session: Session) -> CancelledCertificate:
+            row = session.execute(
+                text("SELECT number, application_number, refund FROM "
+                     "od_cancel_certificate(:a, :r)"),
+                {"a": application_id, "r": reason}).one()
+            refund = None if row.refund is None else Decimal(str(row.refund)).quantize(
+                Decimal("0.01"))
+            return CancelledCertificate(row.number, row.application_number, refund)
+
+        return self._run(cancel_pg)
 
     def extend_certificate(self, number: str, pdf: bytes) -> None:
         """The checks of ``app.signing.archive.extension_problem`` here (PL/pgSQL cannot

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, exists, insert, select, update
@@ -36,6 +37,7 @@ from app.models import (
 )
 from app.models.certificates import certificate_fee
 from app.models.enums import Action, Role, UserStatus
+from app.models.legacy import is_legacy_certificate, legacy_refusal
 from app.models.organisation import Agency, officer_offices
 from app.models.workflow import WorkflowError, perform
 from app.services.certificate_data import (
@@ -154,7 +156,12 @@ def reserve(session: Session, user_id: int, application_id: int, desk_session: s
     officer = _officer(session, user_id, app.office_id)
     _check_may_issue(session, app, officer, issued_at)
     if app.kind == ApplicationKind.IN_LIEU:
+        refuse_legacy_original(app.original_certificate_number, app.original_certificate_date,
+                               app.number)
         check_original(session, app.original_certificate_number, app.number)
+    if app.kind == ApplicationKind.BACK_TO_BACK:  # early, for the officer: before signing
+        _check_draw(session, app.id)
+    _check_wallet(session, app.office, str(app.kind), app.number)
     agency_id = app.office.agency_id
     number = allocate_certificate_number(
         session, agency_id=agency_id, application_id=app.id, year=issue_date.year,
@@ -201,6 +208,25 @@ def _check_may_issue(session: Session, app: ApplicationView, officer: object,
                 f"{row.number} reserved at {reserved_at:%H:%M} UTC)."
             )
         void_certificate_number(session, row.number, ABANDONED)
+
+
+def _check_draw(session: Session, application_id: int) -> None:
+    """A back-to-back application's draw on its foreign certificate fits what issued
+    certificates left (app/services/back_to_back.py; on PostgreSQL the store's trigger)."""
+    from app.services.back_to_back import OverDraw, check_issue
+
+    try:
+        check_issue(session, application_id)
+    except OverDraw as exc:
+        raise IssueRefused(str(exc)) from None
+
+
+def refuse_legacy_original(original_number: str | None, original_date: dt.date | None,
+                           app_number: str) -> None:
+    """An in-lieu request against a certificate of the legacy system is issued there
+    (the transition rule quoted): refused before a number is reserved, on both engines."""
+    if is_legacy_certificate(original_number, original_date):
+        raise IssueRefused(legacy_refusal(original_number, app_number))
 
 
 def check_original(session: Session, original_number: str | None, app_number: str) -> Certificate:
@@ -269,6 +295,10 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
         perform(session, application, Action.ISSUE, officer, now=issued_at)
     except WorkflowError as exc:
         raise IssueRefused(str(exc)) from None
+    if app.kind == ApplicationKind.BACK_TO_BACK:
+        # authoritative: after this transaction's first write SQLite holds its one writer
+        # lock, so no other issue draws from the foreign certificate between check and row
+        _check_draw(session, reservation.application_id)
     session.flush()
     certificate_id = session.execute(insert(_CERTIFICATES), {
         "number": reservation.number,
@@ -282,6 +312,10 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
         "pdf": pdf,
     }).inserted_primary_key[0]
     if application.office.ewallet_enabled:
+        # the balance is read after this transaction's first write: SQLite holds its one
+        # writer lock from there on, so no other issue debits between check and line
+        _check_wallet(session, application.office, str(app.kind), app.number,
+                      not_issued=True)
         session.execute(insert(WalletEntry.__table__), {
             "office_id": app.office_id, "kind": WalletEntryKind.FEE.value,
             "amount": -certificate_fee(app.kind == ApplicationKind.PREFERENTIAL),
@@ -302,6 +336,84 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
                   "supersedes": superseded},
     })
     return RecordedIssue(int(certificate_id), issued_at, superseded, pdf_sha256.lower())
+
+
+def _check_wallet(session: Session, office: object, kind: str, app_number: str,
+                  not_issued: bool = False) -> None:
+    """Refuse when the office's e-wallet is on and cannot pay this kind's fee (the same
+    sentence as the PostgreSQL store's, revision 0009_wallet_ledger)."""
+    from app.services.wallet import balance_of, fee_for, shortfall
+
+    if not office.ewallet_enabled:  # type: ignore[attr-defined]
+        return
+    balance, fee = balance_of(session, office.id), fee_for(kind)  # type: ignore[attr-defined]
+    if balance < fee:
+        message = shortfall(office.code, balance, fee, app_number)  # type: ignore[attr-defined]
+        raise IssueRefused(message[:-1] + "; it was not issued." if not_issued else message)
+
+
+@dataclass(frozen=True)
+class CancelledCertificate:
+    number: str
+    application_number: str
+    refund: Decimal | None  # the fee credited back (cancelled on the India date of issue)
+
+
+def cancel(session: Session, user_id: int, application_id: int, reason: str,
+           now: dt.datetime | None = None) -> CancelledCertificate:
+    """Cancel the certificate of an issued application (workflow CANCEL: an officer of its
+    office or an administrator of the agency, with a reason); on the India date of the
+    issue, the fee debited comes back as a refund line, in the caller's transaction."""
+    from app.services.wallet import same_india_date
+
+    now = now or dt.datetime.now(dt.UTC)
+    application = session.get(Application, application_id,
+                              options=[joinedload(Application.office)])
+    actor = session.scalars(
+        select(User).options(joinedload(User.offices)).where(User.id == user_id)
+    ).unique().first()
+    if application is None or actor is None or actor.agency_id != application.office.agency_id:
+        raise IssueRefused(f"Application #{application_id} is not in the central store.")
+    certificate = session.scalars(select(Certificate).where(
+        Certificate.application_id == application.id)).first()
+    if certificate is None:
+        raise IssueRefused(f"Application {application.number} has no certificate to cancel.")
+    if certificate.status == CertificateStatus.CANCELLED:
+        raise IssueRefused(f"Certificate {certificate.number} of application "
+                           f"{application.number} is already cancelled.")
+    if certificate.status != CertificateStatus.VALID:
+        state = (f"superseded by {certificate.superseded_by_number}"
+                 if certificate.superseded_by_number else str(certificate.status))
+        raise IssueRefused(f"Certificate {certificate.number} of application "
+                           f"{application.number} is {state}; only a valid certificate of an "
+                           "issued application can be cancelled.")
+    try:
+        event = perform(session, application, Action.CANCEL, actor, text=reason, now=now)
+    except WorkflowError as exc:
+        raise IssueRefused(str(exc)) from None
+    certificate.status = CertificateStatus.CANCELLED
+    certificate.cancel_reason = event.note
+    refund = None
+    fee = session.scalars(select(WalletEntry).where(
+        WalletEntry.certificate_number == certificate.number,
+        WalletEntry.kind == WalletEntryKind.FEE)).first()
+    if fee is not None and same_india_date(certificate.issued_at, now):
+        refund = -fee.amount
+        session.add(WalletEntry(office_id=fee.office_id, kind=WalletEntryKind.REFUND,
+                                amount=refund, certificate_number=certificate.number,
+                                reference=application.number, at=now))
+    session.flush()
+    session.add(AuditEvent(
+        at=now, actor_id=actor.id, actor_label=f"{actor.full_name} <{actor.email}>",
+        action="certificate.cancelled", entity_type="certificate", entity_id=certificate.id,
+        before={"status": CertificateStatus.VALID.value},
+        after={"status": CertificateStatus.CANCELLED.value, "number": certificate.number,
+               "application": application.number,
+               "refund": None if refund is None else str(refund)},
+        note=event.note,
+    ))
+    session.flush()
+    return CancelledCertificate(certificate.number, application.number, refund)
 
 
 def _supersede(session: Session, officer: User, app_number: str, original_number: str | None,

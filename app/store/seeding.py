@@ -16,14 +16,19 @@ from app.store.schema import upgrade
 
 def seed_central(engine: Engine, *, today: dt.date, applications: int,
                  seed: int | None = None) -> None:
-    """Migrate an empty store, seed ``applications`` demo applications, migrate to head."""
+    """Migrate an empty store, seed ``applications`` demo applications, migrate to head.
+    Every office's e-wallet opens full (the embedded demo's short office is left out)."""
     from app.store.demo import DEMO_SEED, SEED_REVISION, seed_demo
 
     upgrade(engine, SEED_REVISION)
     seed_demo(engine, today=today, applications=applications,
-              seed=DEMO_SEED if seed is None else seed)
+              seed=DEMO_SEED if seed is None else seed, short_office=None)
     reset_id_sequences(engine)
     upgrade(engine)
+    from app.store.demo_foreign import seed_foreign_certificates
+
+    seed_foreign_certificates(engine, today)  # revision 0010's tables: after the upgrade
+    reset_id_sequences(engine)
 
 
 def reset_id_sequences(engine: Engine) -> None:
