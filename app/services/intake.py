@@ -54,6 +54,8 @@ from app.models import (
     CostSheet,
     CostSheetMaterial,
     DocumentKind,
+    ForeignCertificate,
+    ForeignGoods,
     GoodsLine,
     Office,
     SupportingDocument,
@@ -61,6 +63,7 @@ from app.models import (
 from app.models.agreements import TradeAgreement, trade_agreements
 from app.models.base import utcnow
 from app.models.enums import Action
+from app.models.legacy import is_legacy_certificate, legacy_refusal
 from app.models.validation import (
     InvalidValue,
     check_country,
@@ -153,6 +156,20 @@ class _Filing:
     goods: list[dict[str, Any]]
     cost_sheet: dict[str, Any] | None
     materials: list[dict[str, Any]] = field(default_factory=list)
+    # back-to-back: the foreign certificate, recorded now (goods given) or already
+    foreign: ForeignFiling | None = None
+
+
+@dataclass
+class ForeignFiling:
+    """The foreign certificate a back-to-back filing draws from: the recorded one
+    (``certificate_id``), or one to record with its ``goods``; ``draws`` is the foreign
+    goods item number of each goods line, in order."""
+
+    columns: dict[str, Any]
+    goods: list[dict[str, Any]]
+    certificate_id: int | None
+    draws: list[int]
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -298,9 +315,13 @@ class Intake:
                         api_key_id=holder.key_id, idempotency_key=key, request_sha256=digest,
                         status_code=status_code, response_body=json.dumps(body),
                         created_at=now))
-        except IntegrityError:
+        except IntegrityError as exc:
             # the same key, recorded meanwhile by a concurrent request: its answer stands
             recorded = self._recorded(holder, key, digest) if key is not None else None
+            if recorded is None and FOREIGN_UNIQUE in str(exc.orig):
+                raise IntakeRefused(
+                    "The foreign certificate was recorded meanwhile by another filing; file "
+                    "again (it then draws on the recorded one).") from None
             if recorded is None:
                 raise
             return recorded
@@ -402,7 +423,7 @@ class Intake:
             session.execute(update(Application.__table__).where(
                 Application.__table__.c.id == application.id).values(number=number))
             session.expire(application, ["number"])
-        self._add_rows(session, application.id, filing)
+        self._add_rows(session, application.id, filing, holder)
         self._audit(session, holder, application, "application.submit", now,
                     before=None, after={"status": str(S.SUBMITTED)})
         session.flush()
@@ -415,7 +436,7 @@ class Intake:
             CostSheetMaterial.cost_sheet_id.in_(sheet_ids)))
         session.execute(delete(CostSheet).where(CostSheet.application_id == application.id))
         session.execute(delete(GoodsLine).where(GoodsLine.application_id == application.id))
-        self._add_rows(session, application.id, filing)
+        self._add_rows(session, application.id, filing, holder)
         session.flush()  # the rows change while the application is still returned
         session.expire(application, ["goods", "cost_sheet"])
         for name, value in filing.columns.items():
@@ -426,9 +447,16 @@ class Intake:
         event.actor_label = _actor_label(filing.applicant, holder)
         session.flush()
 
-    def _add_rows(self, session: Session, application_id: int, filing: _Filing) -> None:
-        for item_no, line in enumerate(filing.goods, start=1):
-            session.add(GoodsLine(application_id=application_id, item_no=item_no, **line))
+    def _add_rows(self, session: Session, application_id: int, filing: _Filing,
+                  holder: KeyHolder) -> None:
+        draws: list[int | None] = [None] * len(filing.goods)
+        if filing.foreign is not None:
+            items = record_foreign_certificate(session, holder.exporter_id, filing.foreign)
+            draws = [items[n] for n in filing.foreign.draws]
+        for item_no, (line, foreign_goods_id) in enumerate(zip(filing.goods, draws,
+                                                                strict=True), start=1):
+            session.add(GoodsLine(application_id=application_id, item_no=item_no,
+                                  foreign_goods_id=foreign_goods_id, **line))
         if filing.cost_sheet is not None:
             sheet = CostSheet(application_id=application_id, **filing.cost_sheet)
             session.add(sheet)
@@ -453,6 +481,26 @@ class Intake:
     def _validate(self, session: Session, holder: KeyHolder,
                   data: Mapping[str, Any]) -> _Filing:
         return FilingCheck(session, holder, self._today()).run(data)
+
+
+def record_foreign_certificate(session: Session, exporter_id: int,
+                               foreign: ForeignFiling) -> dict[int, int]:
+    """The foreign certificate's goods item ids by item number, recording the certificate
+    with its goods when it is new (once per exporter, country and number)."""
+    if foreign.certificate_id is None:
+        certificate = ForeignCertificate(exporter_id=exporter_id, recorded_at=utcnow(),
+                                         **foreign.columns)
+        session.add(certificate)  # a concurrent filing recording it first: _idempotent
+        session.flush()
+        for item_no, item in enumerate(foreign.goods, start=1):
+            session.add(ForeignGoods(foreign_certificate_id=certificate.id, item_no=item_no,
+                                     **item))
+        session.flush()
+        foreign.certificate_id = certificate.id
+        log.info("foreign certificate %s (%s) recorded for exporter #%s with %d goods items",
+                 certificate.number, certificate.country, exporter_id, len(foreign.goods))
+    return dict(session.execute(select(ForeignGoods.item_no, ForeignGoods.id).where(
+        ForeignGoods.foreign_certificate_id == foreign.certificate_id)).tuples().all())
 
 
 def application_number(year: int, application_id: int) -> str:
@@ -588,13 +636,14 @@ class FilingCheck:
         agreement = self.agreement(data, kind, columns)
         goods = self.goods(data, kind, agreement)
         sheet, materials = self.cost_sheet(data, kind, agreement, goods)
+        foreign = self.foreign_certificate(data, kind, columns, goods)
         if self.problems or kind is None or applicant is None:
             raise IntakeInvalid(self.problems)
         columns["form_code"] = agreement.form if agreement else "NONPREF"
         columns["agreement_code"] = agreement.code if agreement else None
         columns["hs_codes"] = " ".join(dict.fromkeys(g["hs_code"] for g in goods))[:400]
         columns["total_fob"] = sum((g["fob_value"] for g in goods), Decimal("0"))
-        return _Filing(K(kind), applicant, columns, goods, sheet, materials)
+        return _Filing(K(kind), applicant, columns, goods, sheet, materials, foreign)
 
     # -- the parts ---------------------------------------------------------------------------
 
@@ -714,9 +763,116 @@ class FilingCheck:
                       f"({', '.join(agreement.partners)}); got {destination}")
         return agreement
 
+    def foreign_certificate(self, data: Mapping[str, Any], kind: str | None,
+                            columns: dict[str, Any],
+                            goods: list[dict[str, Any]]) -> ForeignFiling | None:
+        """Back-to-back: the foreign certificate's goods the first time (recorded then),
+        the recorded ones afterwards (the same data or nothing), and the item each goods
+        line draws from, in its unit."""
+        raw_items = [item.get("foreign_item") if isinstance(item, Mapping) else None
+                     for item in (data.get("goods") if isinstance(data.get("goods"), list)
+                                  else [])]
+        if kind != K.BACK_TO_BACK:
+            self.absent(data, ("foreign_certificate_goods",), "only a back-to-back "
+                        "application draws from a foreign certificate")
+            for i, value in enumerate(raw_items):
+                if value is not None:
+                    self.fail(f"goods.{i}.foreign_item", "expected nothing: only a "
+                              "back-to-back application draws from a foreign certificate")
+            return None
+        given = self.foreign_goods(data)
+        number, country = columns.get("foreign_certificate_number"), \
+            columns.get("foreign_certificate_country")
+        if not number or not country or columns.get("foreign_certificate_date") is None \
+                or not columns.get("foreign_certificate_issuer"):
+            return None  # named as missing already
+        certificate_columns = {"number": number, "country": country,
+                               "issuer": columns["foreign_certificate_issuer"],
+                               "issued_on": columns["foreign_certificate_date"]}
+        recorded = self.session.scalars(select(ForeignCertificate).where(
+            ForeignCertificate.exporter_id == self.holder.exporter_id,
+            ForeignCertificate.country == country,
+            ForeignCertificate.number == number)).first()
+        if recorded is not None:
+            mine = [{"description": g.description, "hs_code": g.hs_code,
+                     "quantity": g.quantity, "unit": g.unit} for g in recorded.goods]
+            differs = [name for name, ours, theirs in (
+                ("issuer", recorded.issuer, certificate_columns["issuer"]),
+                ("date", recorded.issued_on, certificate_columns["issued_on"]),
+                ("goods", mine, mine if given is None else given)) if ours != theirs]
+            if differs:
+                self.fail("foreign_certificate_number", f"foreign certificate {number} of "
+                          f"{country} is recorded for IEC {self.holder.iec} with another "
+                          f"{' and '.join(differs)}; expected the recorded data (or leave "
+                          "foreign_certificate_goods out to draw on it)")
+                return None
+            items = mine
+        elif given is None:
+            if not any(p.field.startswith("foreign_certificate_goods") for p in self.problems):
+                self.fail("foreign_certificate_goods", f"required: foreign certificate {number} "
+                          f"of {country} is not recorded for IEC {self.holder.iec} yet; expected "
+                          "its goods with the quantities it certifies")
+            return None
+        else:
+            items = given
+        draws = []
+        drawn: dict[int, Decimal] = {}
+        for i, (line, value) in enumerate(zip(goods, raw_items, strict=False)):
+            path = f"goods.{i}.foreign_item"
+            if value is None and len(items) == 1:
+                value = 1
+            if isinstance(value, bool) or not isinstance(value, int) \
+                    or not 1 <= value <= len(items):
+                self.fail(path, f"{'required: ' if value is None else ''}expected the number "
+                          f"of the foreign certificate's goods item this line draws from, 1 to "
+                          f"{len(items)}")
+                continue
+            item = items[value - 1]
+            if line.get("unit") and line["unit"] != item["unit"]:
+                self.fail(f"goods.{i}.unit", f"expected {item['unit']}, the unit of item {value} "
+                          f"of foreign certificate {number}; got {line['unit']}")
+            if line.get("quantity") is not None:
+                drawn[value] = drawn.get(value, Decimal("0")) + line["quantity"]
+            draws.append(value)
+        for value, quantity in sorted(drawn.items()):
+            if quantity > items[value - 1]["quantity"]:
+                self.fail("goods", f"the lines draw {quantity} {items[value - 1]['unit']} of "
+                          f"item {value} of foreign certificate {number}, which certifies only "
+                          f"{items[value - 1]['quantity']}")
+        return ForeignFiling(certificate_columns, [] if recorded is not None else items,
+                             None if recorded is None else recorded.id, draws)
+
+    def foreign_goods(self, data: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        raw = data.get("foreign_certificate_goods")
+        if raw is None:
+            return None
+        if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_GOODS_LINES:
+            self.fail("foreign_certificate_goods", f"expected a list of 1 to {MAX_GOODS_LINES} "
+                      "goods items of the foreign certificate")
+            return None
+        items = []
+        for i, item in enumerate(raw):
+            path = f"foreign_certificate_goods.{i}"
+            if not isinstance(item, Mapping):
+                self.fail(path, "expected an object (one goods item)")
+                continue
+            self.unknown(item, FOREIGN_GOODS_FIELDS, path)
+            items.append({
+                "description": self.text(item, "description", limit=MAX_TEXT, path=path),
+                "hs_code": self.checked(item, "hs_code", check_hs_code, path=path),
+                "quantity": self.checked(item, "quantity", check_quantity, path=path),
+                "unit": self.checked(item, "unit", check_unit, path=path),
+            })
+        if any(None in item.values() for item in items) or len(items) != len(raw):
+            return None
+        return items
+
     def original_certificate(self, columns: dict[str, Any]) -> Application | None:
         number = columns.get("original_certificate_number")
         if not number:
+            return None
+        if is_legacy_certificate(number, columns.get("original_certificate_date")):
+            self.fail("original_certificate_number", legacy_refusal(number))
             return None
         row = self.session.execute(
             select(Certificate.status, Certificate.superseded_by_number, Certificate.issued_at,
@@ -998,11 +1154,13 @@ APPLICATION_FIELDS = frozenset({
     "declaration_date", "original_certificate_number", "original_certificate_date",
     "in_lieu_reason", "foreign_origin_country", "foreign_certificate_number",
     "foreign_certificate_country", "foreign_certificate_issuer", "foreign_certificate_date",
-    "goods", "cost_sheet",
+    "foreign_certificate_goods", "goods", "cost_sheet",
 })
 GOODS_FIELDS = frozenset({"description", "hs_code", "quantity", "unit", "gross_weight_kg",
                           "package_count", "package_kind", "marks", "fob_value",
-                          "origin_criterion"})
+                          "origin_criterion", "foreign_item"})
+FOREIGN_UNIQUE = "foreign_certificates"  # its unique (exporter, country, number), both engines
+FOREIGN_GOODS_FIELDS = frozenset({"description", "hs_code", "quantity", "unit"})
 COST_SHEET_FIELDS = frozenset({"product_hs_code", "method", "labour", "overheads", "profit",
                                "other_costs", "ex_works", "fob", "materials"})
 MATERIAL_FIELDS = frozenset({"description", "hs_code", "origin_country", "originating",

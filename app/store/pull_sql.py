@@ -105,9 +105,12 @@ def related_statements(
     """The rows that belong to the pulled applications, by id lists (plain integer
     comparisons, which row-level security lets the planner push into index scans)."""
     ids = _ints(sorted(set(application_ids)))
+    exporters = _ints(sorted(set(exporter_ids)))
     wheres = {
-        "exporters": f"t.id IN ({_ints(sorted(set(exporter_ids)))})",
-        "applicants": f"t.id IN ({_ints(sorted(set(applicant_ids)))})",
+        "exporters": f"t.id IN ({exporters})",
+        # every applicant user of those exporters (the exporter view lists them all)
+        "applicants": f"(t.id IN ({_ints(sorted(set(applicant_ids)))}) "
+                      f"OR t.exporter_id IN ({exporters}))",
         "goods_lines": f"t.application_id IN ({ids})",
         "cost_sheets": f"t.application_id IN ({ids})",
         "cost_sheet_materials": (f"t.cost_sheet_id IN (SELECT s.id FROM cost_sheets s "
@@ -119,8 +122,47 @@ def related_statements(
     return [(name, select_sql(tables[name], dialect, where)[1]) for name, where in wheres.items()]
 
 
-# tables the local store replaces as a whole on every pull (small, per agency)
-REPLACED_WHOLE = ("agencies", "offices", "users", "officer_offices")
+FOREIGN_REVISION = "0010_foreign_certificates"  # the central store has foreign certificates
+
+
+def foreign_statements(tables: dict[str, Table], dialect: str,
+                       office_ids: Iterable[int]) -> list[tuple[str, str]]:
+    """The foreign certificates that back-to-back applications of these offices name, their
+    goods, and what approved and issued applications (of any office) drew from them
+    (``foreign_draws``: on PostgreSQL through ``od_foreign_draws``, since an officer sees
+    only their offices' applications). Pulled whole every time: balances move when another
+    office issues."""
+    named = ("SELECT f.id FROM foreign_certificates f JOIN applications a "
+             "ON a.exporter_id = f.exporter_id AND a.foreign_certificate_number = f.number "
+             "AND a.foreign_certificate_country = f.country WHERE a.kind = 'back_to_back' "
+             f"AND a.office_id IN ({_ints(sorted(set(office_ids)))})")
+    statements = [
+        ("foreign_certificates", select_sql(tables["foreign_certificates"], dialect,
+                                            f"t.id IN ({named})")[1]),
+        ("foreign_certificate_goods", select_sql(tables["foreign_certificate_goods"], dialect,
+                                                 f"t.foreign_certificate_id IN ({named})")[1]),
+    ]
+    if dialect == "postgresql":
+        draws = ("SELECT foreign_goods_id, application_id, quantity::text AS quantity, state "
+                 f"FROM od_foreign_draws(ARRAY({named}))")
+    else:  # the same rows as od_foreign_draws (revision 0010), from the store's own tables
+        live = ("EXISTS (SELECT 1 FROM certificates c WHERE c.application_id = a.id "
+                "AND c.status <> 'cancelled')")
+        draws = ("SELECT g.foreign_goods_id AS foreign_goods_id, g.application_id AS "
+                 f"application_id, g.quantity AS quantity, CASE WHEN {live} THEN 'issued' "
+                 "ELSE 'approved' END AS state FROM goods_lines g "
+                 "JOIN applications a ON a.id = g.application_id "
+                 "JOIN foreign_certificate_goods i ON i.id = g.foreign_goods_id "
+                 f"WHERE i.foreign_certificate_id IN ({named}) "
+                 f"AND (a.status = 'approved' OR {live})")
+    statements.append(("foreign_draws", draws))
+    return statements
+
+
+# tables the local store replaces as a whole on every pull (small, per agency; the foreign
+# certificates and their draws: those the user's offices' applications name)
+REPLACED_WHOLE = ("agencies", "offices", "users", "officer_offices", "foreign_certificates",
+                  "foreign_certificate_goods", "foreign_draws")
 # tables whose rows belong to a pulled application (deleted and re-inserted with it)
 APPLICATION_ROWS = ("goods_lines", "cost_sheets", "cost_sheet_materials",
                     "supporting_documents", "certificates", "audit_events")
