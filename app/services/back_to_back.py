@@ -92,6 +92,8 @@ class ForeignBalance:
     issued_on: dt.date
     items: tuple[ItemBalance, ...]
     undrawn_lines: tuple[int, ...]  # this application's lines that draw from no item
+    # this application's lines in another unit than their item: (line, its unit, item's)
+    wrong_units: tuple[tuple[int, str, str], ...] = ()
 
 
 def recorded_certificate(session: Session, application: Application) -> ForeignCertificate | None:
@@ -179,12 +181,15 @@ def balance(session: Session, application: Application) -> ForeignBalance | None
                     unit=g.unit, quantity=g.quantity, issued=issued.get(g.id, ZERO),
                     approved=approved.get(g.id, ZERO), this_draw=mine.get(g.id, ZERO))
         for g in certificate.goods)
-    known = {g.id for g in certificate.goods}
+    units = {g.id: g.unit for g in certificate.goods}
     undrawn += [line.item_no for line in application.goods
-                if line.foreign_goods_id is not None and line.foreign_goods_id not in known]
+                if line.foreign_goods_id is not None and line.foreign_goods_id not in units]
+    wrong = tuple((line.item_no, line.unit, units[line.foreign_goods_id])
+                  for line in application.goods
+                  if line.foreign_goods_id in units and units[line.foreign_goods_id] != line.unit)
     return ForeignBalance(number=certificate.number, country=certificate.country,
                           issuer=certificate.issuer, issued_on=certificate.issued_on,
-                          items=items, undrawn_lines=tuple(sorted(undrawn)))
+                          items=items, undrawn_lines=tuple(sorted(undrawn)), wrong_units=wrong)
 
 
 def over_draw_sentence(number: str, certificate: str, item: ItemBalance, *,
@@ -217,13 +222,11 @@ def check_draw(session: Session, application: Application, *, at_approval: bool)
             f"Goods line(s) {', '.join(map(str, found.undrawn_lines))} of back-to-back "
             f"application {number} draw from no goods item of foreign certificate "
             f"{found.number}.")
-    units = {g.id: g.unit for g in recorded_certificate(session, application).goods}  # type: ignore[union-attr]
-    for line in application.goods:
-        if units.get(line.foreign_goods_id) != line.unit:
-            raise OverDraw(
-                f"Goods line {line.item_no} of application {number} is in {line.unit} but the "
-                f"foreign goods item it draws from is in {units.get(line.foreign_goods_id)}; "
-                "a line draws in the item's unit.")
+    if found.wrong_units:
+        item_no, unit, item_unit = found.wrong_units[0]
+        raise OverDraw(
+            f"Goods line {item_no} of application {number} is in {unit} but the foreign "
+            f"goods item it draws from is in {item_unit}; a line draws in the item's unit.")
     for item in found.items:
         if item.this_draw <= 0:
             continue
@@ -272,6 +275,10 @@ def balance_view(session: Session, application: Application) -> ForeignBalanceVi
     if found.undrawn_lines:
         note = (f"Goods line(s) {', '.join(map(str, found.undrawn_lines))} draw from no item "
                 "of this foreign certificate.")
+    elif found.wrong_units:
+        line, unit, item_unit = found.wrong_units[0]
+        note = (f"Goods line {line} is in {unit} but the goods item it draws from is in "
+                f"{item_unit}.")
     elif any(i.over for i in found.items):
         note = "This application draws more than the balance of the item(s) in red."
     return ForeignBalanceView(
