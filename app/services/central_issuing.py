@@ -424,10 +424,36 @@ def _supersede(session: Session, officer: User, app_number: str, original_number
     original_app = load_application_for_certificate(session,
                                                     application_id=original.application_id)
     if original_app.status == ApplicationStatus.ISSUED:
-        perform(session, original_app, Action.SUPERSEDE, officer, now=now,
-                text=f"superseded by in-lieu certificate {number}")
+        if officer.is_mapped_to(original_app.office_id):
+            perform(session, original_app, Action.SUPERSEDE, officer, now=now,
+                    text=f"superseded by in-lieu certificate {number}")
+        else:  # issued by another office of the agency: as od_record_issue does
+            _supersede_elsewhere(session, original_app, officer, number, now)
     session.flush()
     return original.number
+
+
+def _supersede_elsewhere(session: Session, application: Application, officer: User,
+                         number: str, now: dt.datetime) -> None:
+    """The original's application, held by an office the issuing officer does not serve,
+    superseded by the issue itself (the workflow's SUPERSEDE asks for an officer of that
+    office; on PostgreSQL ``od_record_issue`` does this for any office of the agency)."""
+    if application.office.agency_id != officer.agency_id:
+        raise IssueRefused(f"The original certificate of in-lieu certificate {number} is "
+                           "another agency's; it cannot be replaced here.")
+    before = {"status": str(application.status), "claimed_by_id": application.claimed_by_id,
+              "query_text": application.query_text,
+              "rejection_reason": application.rejection_reason}
+    application.status = ApplicationStatus.SUPERSEDED
+    application.claimed_by_id = application.claimed_at = None
+    application.claimed_by = None
+    session.add(AuditEvent(
+        at=now, actor_id=officer.id, actor_label=f"{officer.full_name} <{officer.email}>",
+        action="application.supersede", entity_type="application", entity_id=application.id,
+        before=before, after={**before, "status": ApplicationStatus.SUPERSEDED.value,
+                              "claimed_by_id": None},
+        note=f"superseded by in-lieu certificate {number}",
+    ))
 
 
 def release(session: Session, user_id: int, number: str, reason: str) -> None:

@@ -60,11 +60,14 @@ def original_candidates(session: Session, office_code: str) -> list[int]:
 
 def make_in_lieu(engine: Engine, *, office_code: str = "MUM", officer_email: str | None = None,
                  status: ApplicationStatus = ApplicationStatus.APPROVED, skip: int = 0,
-                 original_number: str | None = None) -> InLieu:
-    """An in-lieu application of ``office_code`` replacing an issued certificate there (or
-    naming ``original_number`` as it stands), approved and claimed by ``officer_email``."""
+                 original_number: str | None = None,
+                 original_office: str | None = None) -> InLieu:
+    """An in-lieu application of ``office_code`` replacing an issued certificate of
+    ``original_office`` (the same office by default; or naming ``original_number`` as it
+    stands), approved and claimed by ``officer_email``."""
     with Session(engine) as session, session.begin():
-        original = session.get(Application, original_candidates(session, office_code)[skip])
+        original = session.get(Application, original_candidates(
+            session, original_office or office_code)[skip])
         assert original is not None
         certificate = session.scalars(select(Certificate).where(
             Certificate.application_id == original.id)).one()
@@ -82,6 +85,7 @@ def make_in_lieu(engine: Engine, *, office_code: str = "MUM", officer_email: str
                 ApplicationStatus.APPROVED, ApplicationStatus.UNDER_SCRUTINY) else None,
             **{name: getattr(original, name) for name in COPIED},
         )
+        app.office_id = session.scalars(select(Office.id).where(Office.code == office_code)).one()
         session.add(app)
         session.flush()
         changed = original.goods[0]

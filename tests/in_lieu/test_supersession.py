@@ -280,3 +280,36 @@ def test_through_the_central_service_on_postgresql(pg_hub, serve, hsm, ca, data_
     assert issued.superseded_number == made.original_number
     assert_superseded(owner, made, issued.certificate_number)
     assert desk.detail(made.original_application_id).status == "superseded"
+
+
+def test_an_original_of_another_office_is_superseded_too(rsa_token, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    """Anita serves MUM; the original was issued by DEL: the issue supersedes it all the same
+    (as od_record_issue does on PostgreSQL), the audit event naming her."""
+    made = make_in_lieu(demo_engine, officer_email=OFFICER_EMAIL, original_office="DEL")
+    desk = Desk(demo_engine, load_config())
+    desk.sign_in(OFFICER_EMAIL)
+    outcome = desk.issuer().run_batch([made.application_id], lambda info, warnings: PIN)
+    assert not outcome.failed, outcome.message
+    [(_id, issued)] = outcome.done
+    assert_superseded(demo_engine, made, issued.certificate_number)
+    with Session(demo_engine) as s:
+        event = s.scalars(select(AuditEvent).where(
+            AuditEvent.entity_id == made.original_application_id,
+            AuditEvent.action == "application.supersede")).one()
+        assert event.actor_label.startswith("Anita Deshpande <")
+
+
+def test_an_original_of_another_office_on_postgresql(central, hsm, ca, data_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.store.conftest import officer_emails
+
+    email = officer_emails(central)["MUM"][0]
+    owner = central.owner_engine()
+    made = make_in_lieu(owner, officer_email=email, original_office="DEL")
+    desk, _officer = _pg_desk(central, email, hsm, ca, data_home, tmp_path)
+    assert desk.sync.sync_now().online
+    diff = desk.detail(made.application_id).in_lieu  # the original is not visible to MUM
+    assert diff is not None and "not in this desk's store" in diff.note
+    outcome = desk.issuer().run_batch([made.application_id], lambda info, warnings: PIN)
+    assert not outcome.failed, outcome.message
+    [(_id, issued)] = outcome.done
+    assert_superseded(owner, made, issued.certificate_number)
