@@ -111,6 +111,35 @@ IN_LIEU_REASONS = (
 # the office whose e-wallet holds too little for a preferential certificate (docs/WALLET.md)
 SHORT_OFFICE = "CHE"
 SHORT_BALANCE = Decimal("400.00")
+# what an in-lieu application takes over from the original certificate's application
+IN_LIEU_COPIED = (
+    "exporter_id", "applicant_id", "consignee_country", "destination_country",
+    "transport_mode", "vessel_or_flight", "port_of_loading",
+    "port_of_discharge", "departure_date", "invoice_number", "invoice_date", "remarks",
+    "declaration_place", "declaration_date", "currency",
+)
+
+
+def _correct_in_lieu(app: dict[str, Any], original: dict[str, Any]) -> None:
+    """What the in-lieu reason says was wrong on the original, corrected."""
+    reason = app["in_lieu_reason"]
+    if reason.startswith("Consignee name"):
+        app["consignee_name"] = f"{original['consignee_name']} LLC"
+    elif reason.startswith("Invoice date"):
+        app["invoice_date"] = original["invoice_date"] + dt.timedelta(days=1)
+        app["declaration_date"] = app["invoice_date"]
+
+
+def _corrected_goods(lines: list[dict[str, Any]], app: dict[str, Any]) -> list[dict[str, Any]]:
+    """The original's goods lines for the in-lieu application (item 1's quantity corrected
+    when that is the reason)."""
+    copies = [dict(line, application_id=app["id"]) for line in lines]
+    if app["in_lieu_reason"].startswith("Quantity in item 1") and copies:
+        quantity = copies[0]["quantity"]
+        copies[0]["quantity"] = (quantity * Decimal("1.02")).quantize(Decimal("0.001"))
+    return copies
+
+
 STD_CODES = {"MUM": 22, "DEL": 11, "CHE": 44}  # telephone trunk codes of the office cities
 
 
@@ -417,6 +446,10 @@ class DemoSeed:
                     "consignee_name": original["app"]["consignee_name"],
                     "consignee_address": original["app"]["consignee_address"],
                 })
+                # the exporter's own certificate, reprinted with what the reason corrects
+                # (no random draws: the rest of the demo stays as it was)
+                app.update({key: original["app"][key] for key in IN_LIEU_COPIED})
+                _correct_in_lieu(app, original["app"])
             if kind == ApplicationKind.BACK_TO_BACK:
                 foreign = rng.choice(cat["foreign_origins"])
                 app.update({
@@ -430,6 +463,8 @@ class DemoSeed:
                                            "Merchanting trade: goods re-exported in original packing."]),
                 })
             lines = self._goods_lines(app, kind, agreement)
+            if original is not None:
+                lines = _corrected_goods(original["lines"], app)
             goods.extend(lines)
             app["hs_codes"] = " ".join(dict.fromkeys(line["hs_code"] for line in lines))
             app["total_fob"] = sum((line["fob_value"] for line in lines), Decimal("0"))
@@ -481,9 +516,16 @@ class DemoSeed:
                                "at": issued_at})
                 if status == S.SUPERSEDED:
                     superseded_pool.append({"number": number, "issued_at": issued_at,
-                                            "app": app, "cert": cert})
-                if original is not None and status == S.ISSUED:
+                                            "app": app, "cert": cert, "lines": lines})
+                if original is not None and status in (S.ISSUED, S.CANCELLED):
                     original["cert"]["superseded_by_number"] = number
+            if original is not None and status not in (S.ISSUED, S.CANCELLED):
+                # not issued yet: the original still stands (issued, its certificate valid)
+                original["app"]["status"] = S.ISSUED
+                original["cert"]["status"] = CertificateStatus.VALID
+                gone = original["app"]["id"]
+                audit[:] = [e for e in audit if not (e["entity_id"] == gone and
+                                                     e["action"] == "application.supersede")]
             app["change_seq"] = self.next_seq()
             app["updated_at"] = self.now
             apps.append(app)
