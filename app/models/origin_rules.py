@@ -16,6 +16,7 @@ these tables, written by the migration from agreements.json (:func:`origin_rule_
 
 from __future__ import annotations
 
+import hashlib
 import json
 from decimal import Decimal
 from typing import Any
@@ -95,3 +96,13 @@ def origin_rule_rows(
             rules.append(_rule_row(code, "", agreement.general_rule))
         rules += [_rule_row(code, p.hs_prefix, p.rule) for p in agreement.product_specific_rules]
     return heads, partners, rules
+
+
+def origin_rules_digest(agreements: dict[str, TradeAgreement] | None = None) -> str:
+    """SHA-256 of :func:`origin_rule_rows` in a canonical JSON form. A revision that loads
+    the rule tables records the digest of the data it was written for (``RULES_SHA256``);
+    tests/origin/test_rule_tables_current.py fails when agreements.json's rules change and
+    no newer revision reloads the store's tables."""
+    blob = json.dumps(origin_rule_rows(agreements), sort_keys=True, separators=(",", ":"),
+                      default=lambda value: str(value) if isinstance(value, Decimal) else None)
+    return hashlib.sha256(blob.encode()).hexdigest()

@@ -47,6 +47,10 @@ down_revision = '0007_extend_certificates'
 branch_labels = None
 depends_on = None
 
+# app.models.origin_rules.origin_rules_digest() of the agreements.json this revision was
+# written for: a change of the rules needs a newer revision reloading the tables (and its
+# own RULES_SHA256); tests/origin/test_rule_tables_current.py checks it
+RULES_SHA256 = "eef8fa09f85f83d4617f7d8413aee29f4e83f9130e3462d9ad4ce9511725fc92"
 DESK = "origin_desk_officer, origin_desk_admin"
 ODREF = "USING ERRCODE = 'ODREF'"
 IS_OWNER = ("pg_has_role(current_user, (SELECT c.relowner FROM pg_class c "
