@@ -15,8 +15,9 @@ import re
 
 # the day exporters began filing preferential certificates on eCoO 2.0 (notice 23/2024-25, 2.I)
 ECOO2_START = dt.date(2024, 12, 21)
-# this store's numbering scheme (app/store/numbers.py): AGENCY/YYYY/NNNNNNN
-_NUMBER = re.compile(r"[^/\s]{1,16}/(\d{4})/\d{7,}")
+# this store's numbering scheme (app/store/numbers.py): AGENCY/YYYY/NNNNNNN, in ASCII digits
+# (re's \d would take any script's digits, which the store's od_is_legacy_certificate cannot)
+_NUMBER = re.compile(r"[^/\s]{1,16}/([0-9]{4})/[0-9]{7,}")
 
 TRANSITION_RULE = (
     "DGFT Trade Notice No. 23/2024-25, paragraph 4.I: \"application for in-lieu CoO applied "

@@ -33,7 +33,7 @@ def test_reserving_for_a_legacy_original_is_refused(central: CentralDb, data_hom
     with psycopg.connect(url) as conn, pytest.raises(psycopg.Error) as plain:
         conn.execute("SELECT * FROM od_reserve_certificate_number(%s, 'psql')",
                      (made.application_id,))
-    assert plain.value.sqlstate == "ODREF" and "legacy system" in str(plain.value)
+    assert plain.value.sqlstate == "ODREF" and QUOTE in str(plain.value)
     assert central.scalar(count) == before
     with owner.connect() as connection:
         assert connection.execute(text("SELECT status FROM applications WHERE id = :i"),
