@@ -27,6 +27,7 @@ def install_issue_actions(window: DeskWindow) -> None:
     cancel.setToolTip("Cancel the certificate of the selected issued application, with a "
                       "reason; cancelled on the day it was issued, the fee is refunded")
     cancel.triggered.connect(lambda: cancel_selected(window))
+    cancel.setEnabled(False)  # until an issued application the user may cancel is selected
     window.cancel_certificate_action = cancel  # type: ignore[attr-defined]
     menu.addAction(cancel)
     menu.addSeparator()

@@ -482,6 +482,9 @@ class DeskWindow(QMainWindow):
             enabled = action.value in allowed and not self._busy
             button.setEnabled(enabled)
             self.actions_by_name[action].setEnabled(enabled)
+        cancel = getattr(self, "cancel_certificate_action", None)
+        if cancel is not None:  # Certificates > Cancel certificate…: the workflow's CANCEL
+            cancel.setEnabled(Action.CANCEL.value in allowed and not self._busy)
 
     def take_action(self, action: Action) -> None:
         detail, desk = self.detail.detail, self.desk

@@ -74,6 +74,8 @@ def test_cancel_certificate_from_the_desk_window(  # type: ignore[no-untyped-def
     window = _window(qtbot, desk)
     assert window.cancel_certificate_action.text() == "&Cancel certificate…"
     assert window.select_application(app_id)
+    # enabled by the workflow's CANCEL for the selected issued application
+    qtbot.waitUntil(window.cancel_certificate_action.isEnabled, timeout=WAIT)
     asked: list[tuple[str, str, str]] = []
     window.ask_text = lambda title, prompt, label: asked.append((title, prompt, label)) or None
     assert cancel_selected(window) is None  # the officer closed the reason dialog
@@ -93,7 +95,8 @@ def test_cancel_certificate_from_the_desk_window(  # type: ignore[no-untyped-def
     with session_factory(demo_engine)() as s:
         after = s.scalar(select(OfficeWallet.balance).where(OfficeWallet.office_id == 1))
     assert Decimal(str(after)) == Decimal(str(before)) + Decimal("600.00")
-    # not issued any more: the action says what to select
+    # cancelled: the action is disabled; called anyway, it says what to select
+    qtbot.waitUntil(lambda: not window.cancel_certificate_action.isEnabled(), timeout=WAIT)
     cancel_selected(window)
     assert "Select one issued application" in window.message.text()
 
