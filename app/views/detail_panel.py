@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -71,18 +71,54 @@ class SmallTableModel(QAbstractTableModel):
         return None
 
 
+WRAP_MIN_WIDTH = 100  # the wrapping column (a description, a note) is never narrower
+
+
+class SmallTable(QTableView):
+    """A small table whose columns are as wide as their contents, except one wrapping
+    column (a goods description, a note) that takes the width left, at least
+    ``WRAP_MIN_WIDTH``, and wraps its text onto more lines: rows grow instead of eliding
+    ("crip…") and the columns after it stay in view."""
+
+    def __init__(self, model: SmallTableModel, wrap: int) -> None:
+        super().__init__()
+        self.wrap_column = wrap
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(wrap, QHeaderView.ResizeMode.Fixed)
+        header.setStretchLastSection(False)
+        model.modelReset.connect(self.fit_columns)
+        header.sectionResized.connect(self._other_resized)
+
+    def _other_resized(self, section: int, _old: int, _new: int) -> None:
+        if section != self.wrap_column:
+            self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Give the wrapping column the width the others leave (rows then fit its text)."""
+        header = self.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(header.count()) if c != self.wrap_column)
+        title = header.sectionSizeFromContents(self.wrap_column).width()
+        width = max(self.viewport().width() - others, WRAP_MIN_WIDTH, title)
+        if header.sectionSize(self.wrap_column) != width:
+            header.resizeSection(self.wrap_column, width)
+            self.resizeRowsToContents()  # the wrapped text's lines at this width
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_columns()
+
+
 def _table(model: SmallTableModel, stretch: int) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(True)
-    view.verticalHeader().setVisible(False)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return view
+    return SmallTable(model, stretch)
 
 
 class DetailPanel(QWidget):
@@ -97,13 +133,13 @@ class DetailPanel(QWidget):
         self.fields = QTextBrowser()
         self.fields.setOpenLinks(False)
         self.goods_model = SmallTableModel(
-            ["#", "Marks", "Packages", "Description", "HS code", "Quantity", "Gross weight",
-             "FOB", "Origin criterion"]
+            ["#", "Marks", "Packages", "Description", "HS\ncode", "Quantity", "Gross\nweight",
+             "FOB", "Origin\ncriterion"]  # two-line headers: narrower columns
         )
         self.cost_sheet = QTextBrowser()
         self.documents_model = SmallTableModel(["Kind", "File", "Size", "Uploaded"])
         self.history_model = SmallTableModel(["When", "Who", "Action", "Change", "Note"])
-        self.tabs.addTab(self.fields, "&Application")
+        self.tabs.addTab(self.fields, "A&pplication")  # Alt+A is the Actions menu
         self.tabs.addTab(_table(self.goods_model, 3), "&Goods")
         self.tabs.addTab(self.cost_sheet, "C&ost sheet")
         self.tabs.addTab(_table(self.documents_model, 1), "&Documents")
@@ -208,7 +244,7 @@ class DetailPanel(QWidget):
         else:
             self.in_lieu.clear()
         self.history_model.set_rows([
-            (h.at.astimezone().strftime("%d %b %Y %H:%M"), h.actor, h.action, h.change, h.note)
+            (h.when, h.actor, h.action, h.change, h.note)
             for h in detail.history
         ], frozenset(i for i, h in enumerate(detail.history) if h.alert))
 

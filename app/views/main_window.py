@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPaintEvent, QShowEvent
+from PySide6.QtGui import QAction, QKeySequence, QPaintEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -40,6 +40,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NOTICE_STYLE = "background:#fff4e5; color:#5a3d00; border:1px solid #f3c98b; padding:6px;"
+# a clear focus indication for the keyboard user: the focused table, tab bar or button
+# gets a blue frame (the platform's own focus rectangle is barely visible)
+FOCUS_COLOUR = "#1d63d8"
+FOCUS_STYLE = (
+    f"QTableView:focus {{ border: 2px solid {FOCUS_COLOUR}; }} "
+    f"QTabBar:focus {{ border: 2px solid {FOCUS_COLOUR}; }} "
+    f"QTabBar::tab:focus {{ border: 2px solid {FOCUS_COLOUR}; }} "
+    f"QPushButton:focus {{ border: 2px solid {FOCUS_COLOUR}; border-radius: 3px; "
+    "padding: 3px 10px; }"
+)
 ERROR_STYLE = "background:#fdecea; color:#8a1c1c; border:1px solid #f5c2c0; padding:6px;"
 
 
@@ -186,6 +196,20 @@ class DeskWindow(QMainWindow):
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(lambda: (self.search.setFocus(), self.search.selectAll()))
         actions_menu.addAction(find)
+        # Alt+1..Alt+7: the status tabs, in their order (All, Waiting, ... Closed)
+        for number in range(1, self.status_tabs.count() + 1):
+            shortcut = QKeySequence(f"Alt+{number}")
+            tab = QAction(self)
+            tab.setShortcut(shortcut)
+            tab.triggered.connect(lambda _=False, i=number - 1: self.status_tabs.setCurrentIndex(i))
+            self.addAction(tab)
+            self.status_tabs.setTabToolTip(
+                number - 1, f"{self.status_tabs.tabText(number - 1)} — Alt+{number}")
+        # Esc clears the search (the field focused, or text in it); on an empty field it
+        # goes back to the queue
+        self.escape_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.escape_shortcut.activated.connect(self._escape_search)
+        self.setStyleSheet(FOCUS_STYLE)
         button_row.addStretch(1)
 
         right = QWidget()
@@ -297,8 +321,8 @@ class DeskWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.detail)
 
     def _size_panes(self) -> None:
-        width = max(self.splitter.width(), 900)
-        self.splitter.setSizes([int(width * 0.6), int(width * 0.4)])
+        width = max(self.splitter.width(), 900)  # 45 %: the goods table's columns fit
+        self.splitter.setSizes([int(width * 0.55), int(width * 0.45)])
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -546,6 +570,13 @@ class DeskWindow(QMainWindow):
         self._store_text = update.store_label
         self._refresh_counts()
         self._update_status_bar()
+
+    def _escape_search(self) -> None:
+        if self.search.text():
+            self.search.clear()
+            self._apply_search()
+        elif self.search.hasFocus():
+            self.table.setFocus()
 
     def _ask_text_dialog(self, title: str, prompt: str, action_label: str) -> str | None:
         dialog = TextPrompt(title, prompt, action_label, self)

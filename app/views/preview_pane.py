@@ -8,19 +8,58 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 ZOOM_STEPS = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0)
+
+
+class ElidedLabel(QLabel):
+    """A one-line status text that never widens its pane: shown elided ("…") to the width
+    it is given, whole in its tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        """The whole text, not the elided one on screen."""
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(self.fontMetrics().horizontalAdvance(self._full), super().sizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
+                                              max(self.width(), 0))
+        super().setText(shown)
 
 
 class PreviewPane(QWidget):
@@ -36,7 +75,7 @@ class PreviewPane(QWidget):
         self._buffer: QBuffer | None = None
         self._pdf: bytes | None = None
         self._file_name = "certificate.pdf"
-        self.status = QLabel("Select an application to preview its certificate.")
+        self.status = ElidedLabel("Select an application to preview its certificate.")
         self.page_label = QLabel()
 
         def tool(text: str, tip: str, slot) -> QToolButton:  # type: ignore[no-untyped-def]
@@ -59,8 +98,7 @@ class PreviewPane(QWidget):
         for widget in (self.zoom_out, self.zoom_in, self.fit, self.previous, self.page_label,
                        self.next, self.save):
             bar.addWidget(widget)
-        bar.addStretch(1)
-        bar.addWidget(self.status)
+        bar.addWidget(self.status, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -83,7 +121,6 @@ class PreviewPane(QWidget):
         self._pdf, self._file_name = pdf, file_name
         self.save.setEnabled(True)
         self.status.setText(caption)
-        self.status.setToolTip(caption)
 
     def clear(self) -> None:
         self.document.close()

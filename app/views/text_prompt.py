@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -31,11 +32,21 @@ class TextPrompt(QDialog):
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        # Ctrl+Enter sends the text (Enter alone starts a new line in it)
+        self.submit_shortcuts = [QShortcut(QKeySequence(keys), self)
+                                 for keys in ("Ctrl+Return", "Ctrl+Enter")]
+        for shortcut in self.submit_shortcuts:
+            shortcut.activated.connect(self._submit)
+        self.ok.setToolTip(f"{action_label} (Ctrl+Enter)")
         layout = QVBoxLayout(self)
         layout.addWidget(label)
         layout.addWidget(self.editor)
         layout.addWidget(self.buttons)
         self.resize(520, 240)
+
+    def _submit(self) -> None:
+        if self.ok.isEnabled():
+            self.accept()
 
     def text(self) -> str:
         return self.editor.toPlainText()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -70,6 +70,8 @@ class VerifyView(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
+        self.close_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)  # Esc closes
+        self.close_shortcut.activated.connect(self.close)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a signed certificate", "",
