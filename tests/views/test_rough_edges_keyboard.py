@@ -233,3 +233,23 @@ def test_focus_is_clearly_visible(qtbot, window: DeskWindow, which: str) -> None
     focused = _focus_pixels(widget.grab().toImage())
     assert unfocused == 0
     assert focused >= widget.height()  # a frame down both sides, not a dotted hint
+
+
+def test_goods_columns_fit_in_the_window_as_it_opens(qtbot, window: DeskWindow) -> None:  # type: ignore[no-untyped-def]
+    """The demo store's application in the detail pane of a 1400 px window: every goods
+    column is in view and the description is not elided."""
+    window.resize(1400, 860)
+    window._size_panes()
+    with qtbot.waitSignal(window.detail_loaded, timeout=10_000):
+        window.table.selectRow(0)
+    window.detail.tabs.setCurrentIndex(1)
+    table = window.detail.tabs.widget(1)
+    assert isinstance(table, QTableView)
+    qtbot.waitUntil(table.isVisible, timeout=3000)
+    header = table.horizontalHeader()
+    assert table.model().rowCount() >= 1
+    assert sum(header.sectionSize(c) for c in range(header.count())) <= table.viewport().width()
+    description = table.model().index(0, 3).data()
+    lines = table.rowHeight(0) // table.fontMetrics().height()
+    width = table.fontMetrics().horizontalAdvance(description)
+    assert lines * header.sectionSize(3) >= width  # room for the whole text, wrapped
