@@ -52,7 +52,7 @@ from app.services.in_lieu import (
     printed_certificate,
 )
 from app.services.queue import QueueQuery, load_queue
-from app.services.queue_rows import QueueRow
+from app.services.queue_rows import QueueRow, local_time
 from app.store.central import central_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,11 @@ class HistoryEntry:
     note: str
     alert: bool = False  # shown in red (an origin override)
 
+    @property
+    def when(self) -> str:
+        """India's local time with the zone, e.g. "30 Nov 2026 11:05 IST"."""
+        return local_time(self.at)
+
 
 @dataclass(frozen=True)
 class OriginLineView:
@@ -142,6 +147,20 @@ class ApplicationDetail:
     warnings: tuple[str, ...] = ()
     # a back-to-back application: its foreign certificate's goods, draws and balance
     foreign_balance: ForeignBalanceView | None = None
+
+
+@dataclass(frozen=True)
+class OthersApproval:
+    """An approved application whose approval is another officer's (from its
+    ``application.approve`` audit event): issuing it signs their decision."""
+
+    application_id: int
+    number: str
+    approver: str
+    approved_at: str  # India's local time with the zone
+
+    def sentence(self) -> str:
+        return f"{self.number} was approved by {self.approver} on {self.approved_at}"
 
 
 def open_central(config: Config, progress: Callable[[str], None] | None = None) -> Engine:
@@ -324,7 +343,9 @@ class Desk:
             certificate = session.scalars(
                 select(Certificate).where(Certificate.application_id == app.id)
             ).first()
-            detail = _detail(app, history, certificate, actor)
+            names = dict(session.execute(select(User.id, User.full_name).where(
+                User.id.in_({e.actor_id for e in history if e.actor_id}))).tuples().all())
+            detail = _detail(app, history, certificate, actor, names)
             offices = self._served_office_ids()
             in_lieu = (_in_lieu_difference(session, app)
                        if app.kind == ApplicationKind.IN_LIEU else None)
@@ -332,6 +353,30 @@ class Desk:
             return replace(detail, exporter_id=app.exporter_id, in_lieu=in_lieu,
                            warnings=tuple(warnings),
                            foreign_balance=balance_view(session, app))
+
+    def approvals_by_others(self, application_ids: list[int]) -> list[OthersApproval]:
+        """The applications among these whose latest approval is not the signed-in
+        officer's, with who approved them and when (asked before issuing them)."""
+        me = self._officer_id()
+        with self.sessions() as session:
+            events = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity_type == "application",
+                       AuditEvent.entity_id.in_(application_ids),
+                       AuditEvent.action == f"application.{Action.APPROVE.value}")
+                .order_by(AuditEvent.at, AuditEvent.id)
+            ).all()
+            latest = {e.entity_id: e for e in events}  # the last approval of each
+            names = dict(session.execute(select(User.id, User.full_name).where(
+                User.id.in_({e.actor_id for e in latest.values() if e.actor_id}))).tuples().all())
+            numbers = dict(session.execute(select(Application.id, Application.number).where(
+                Application.id.in_(application_ids))).tuples().all())
+        return [
+            OthersApproval(app_id, numbers.get(app_id, f"#{app_id}"),
+                           names.get(e.actor_id or 0) or _who(e.actor_label), local_time(e.at))
+            for app_id in application_ids
+            if (e := latest.get(app_id)) is not None and e.actor_id != me
+        ]
 
     # --- exporters -------------------------------------------------------------------------
 
@@ -479,7 +524,7 @@ def _date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.astimezone().strftime("%d %b %Y %H:%M")
+        return local_time(value)
     return value.strftime("%d %b %Y")
 
 
@@ -493,14 +538,20 @@ def _detail(
     history: list[AuditEvent],
     certificate: Certificate | None,
     actor: User | None,
+    names: dict[int, str] | None = None,
 ) -> ApplicationDetail:
     exporter = app.exporter
     agreement = trade_agreements().get(app.agreement_code or "")
+    query = _query_section(app, history, names or {})
+    returned = app.status == ApplicationStatus.RETURNED
+    waiting = (("Returned to the exporter on", _returned_on(app, history)
+                + " — waiting on the exporter") if returned
+               else ("Waiting since", _date(app.waiting_since)))
     sections: list[tuple[str, list[tuple[str, str]]]] = [
         ("Application", [
             ("Number", app.number), ("Kind", ApplicationKind(app.kind).label),
             ("Status", ApplicationStatus(app.status).label), ("Office", f"{app.office.code} — {app.office.name}"),
-            ("Submitted", _date(app.submitted_at)), ("Waiting since", _date(app.waiting_since)),
+            ("Submitted", _date(app.submitted_at)), waiting,
             ("Claimed by", app.claimed_by.full_name if app.claimed_by else "—"),
             ("Filed by", f"{app.applicant.full_name} <{app.applicant.email}>"),
         ]),
@@ -526,8 +577,10 @@ def _detail(
             ("Remarks", app.remarks or "—"),
         ]),
     ]
+    if query is not None:
+        sections.insert(0, query)
     if agreement is not None:
-        sections.insert(1, ("Agreement", [
+        sections.insert(1 + (query is not None), ("Agreement", [
             ("Agreement", agreement.name), ("Form", agreement.form_name), ("General rule", agreement.rule),
         ]))
     if app.original_certificate_number:
@@ -545,7 +598,7 @@ def _detail(
             ("Dated", _date(app.foreign_certificate_date)),
         ]))
     decision: list[tuple[str, str]] = []
-    if app.query_text:
+    if app.query_text and query is None:
         decision.append(("Query to exporter", app.query_text))
     if app.rejection_reason:
         decision.append(("Rejection reason", app.rejection_reason))
@@ -612,6 +665,58 @@ def _detail(
         allowed=allowed, origin_lines=[_origin_line(c) for c in review.lines] if review else [],
         origin_failing=review.failing_text() if review else "",
     )
+
+
+def _last_event(history: list[AuditEvent], action: str) -> AuditEvent | None:
+    events = [e for e in history if e.action == f"application.{action}"]
+    return events[-1] if events else None
+
+
+def _who(label: str, actor_id: int | None = None, names: dict[int, str] | None = None) -> str:
+    """Who an audit event names: the user's name when the store knows them, else the
+    label's name part ("Name <e-mail>")."""
+    if actor_id and names and actor_id in names:
+        return names[actor_id]
+    return label.split(" <", 1)[0].strip() or label
+
+
+def _returned_on(app: Application, history: list[AuditEvent]) -> str:
+    event = _last_event(history, Action.RETURN.value)
+    return local_time(event.at) if event is not None else _date(app.decided_at) or "—"
+
+
+def _query_section(
+    app: Application, history: list[AuditEvent], names: dict[int, str]
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """The officer's query to the exporter (a return for clarification) and what the
+    exporter did about it, shown first on the Application tab while it matters: returned
+    (open, waiting on the exporter), resubmitted or back under scrutiny after the answer.
+
+    The exporter answers a query by resubmitting the corrected filing (the desk, the intake
+    API's resubmission): no written reply is stored, so the reply shown is the resubmission
+    itself, its time and who sent it."""
+    asked = _last_event(history, Action.RETURN.value)
+    text = app.query_text or (asked.note if asked is not None else "")
+    S = ApplicationStatus
+    if not text or app.status not in (S.RETURNED, S.RESUBMITTED, S.UNDER_SCRUTINY):
+        return None
+    if app.status == S.UNDER_SCRUTINY and (asked is None or _last_event(
+            history, Action.RESUBMIT.value) is None):
+        return None
+    rows = [("Query", text)]
+    if asked is not None:
+        rows += [("Asked by", _who(asked.actor_label, asked.actor_id, names)), ("Asked on", local_time(asked.at))]
+    answered = _last_event(history, Action.RESUBMIT.value)
+    if answered is not None and (asked is None or (answered.at, answered.id or 0)
+                                 >= (asked.at, asked.id or 0)):
+        rows.append(("Exporter's reply", (
+            f"Resubmitted the corrected application on {local_time(answered.at)} "
+            f"({_who(answered.actor_label, answered.actor_id, names)}); no written reply is stored: the exporter "
+            "answers a query by resubmitting")))
+        return ("Query to the exporter — answered", rows)
+    rows.append(("Exporter's reply", "None yet: the application is with the exporter, "
+                                     "waiting on their corrected resubmission"))
+    return ("Open query to the exporter", rows)
 
 
 def _override_change(after: dict | None) -> str:

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum
+from zoneinfo import ZoneInfo
 
 from app.models.enums import ApplicationKind, ApplicationStatus
 
@@ -135,6 +136,19 @@ def as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+INDIA = ZoneInfo("Asia/Kolkata")  # certificates are dated in India: times shown there
+
+
+def local_time(value: dt.datetime | str | None, *, seconds: bool = False) -> str:
+    """A stored time as India's local time with the zone, e.g. "30 Nov 2026 11:05 IST"
+    (a naive time is UTC, as the stores keep it)."""
+    moment = as_utc(value)
+    if moment is None:
+        return ""
+    pattern = "%d %b %Y %H:%M:%S IST" if seconds else "%d %b %Y %H:%M IST"
+    return moment.astimezone(INDIA).strftime(pattern)
 
 
 def as_decimal(value: Decimal | str | float | None) -> Decimal:

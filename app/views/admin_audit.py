@@ -10,6 +10,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from app.services.queue_rows import local_time
 from app.views.admin_widgets import ERROR_STYLE, RowsModel, row_table
 from app.views.tasks import run_task
 
@@ -31,7 +32,7 @@ ACTION_LABELS = {
 ALERT_ACTIONS = frozenset({"application.origin_override"})  # shown in red
 ALERT = "#b91c1c"
 COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
-    ("When", lambda e: e.at.astimezone().strftime("%d %b %Y %H:%M:%S")),
+    ("When", lambda e: local_time(e.at, seconds=True)),
     ("Who", lambda e: e.actor),
     ("Action", lambda e: ACTION_LABELS.get(e.action, e.action)),
     ("Record", lambda e: e.entity),

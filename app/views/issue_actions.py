@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QPushButton
+from PySide6.QtWidgets import QAbstractItemView, QDialog, QMessageBox, QPushButton, QWidget
 
+from app.errors import UserFacingError
 from app.services.queue_rows import Col
+from app.views.gui_prompt import GuiPrompt
 from app.views.tasks import run_task
 
 if TYPE_CHECKING:
@@ -65,8 +67,55 @@ def selected_approved(window: DeskWindow) -> tuple[list[int], dict[int, str], in
     return ids, numbers, skipped
 
 
+class IssueConfirmPrompter(GuiPrompt):
+    """``ask(approvals)`` from the batch's worker: "APP-… was approved by … on …; issue
+    it under your signature?", every such application of the batch listed; True to go on."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.parent_widget = parent
+
+    def make_dialog(self, approvals: list[Any]) -> QMessageBox:  # type: ignore[override]
+        one = len(approvals) == 1
+        box = QMessageBox(QMessageBox.Icon.Question, "Issue another officer's approval?",
+                          (approvals[0].sentence() + "; issue it under your signature?") if one
+                          else (f"{len(approvals)} of the selected applications were approved by "
+                                "another officer; issue them under your signature?"),
+                          QMessageBox.StandardButton.NoButton, self.parent_widget)
+        if not one:
+            box.setInformativeText("\n".join(a.sentence() + "." for a in approvals))
+        box.addButton("Issue under my signature", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+        return box
+
+    def read_answer(self, dialog: QDialog) -> bool:
+        assert isinstance(dialog, QMessageBox)
+        clicked = dialog.clickedButton()
+        return clicked is not None and dialog.buttonRole(clicked) == \
+            QMessageBox.ButtonRole.AcceptRole
+
+
+class ConfirmedIssuer:
+    """The issuer, asking first (on the worker, before the PIN) whether to issue the
+    applications another officer approved; cancelled, nothing is issued and no PIN asked."""
+
+    def __init__(self, issuer: Any, desk: Any, confirm: IssueConfirmPrompter) -> None:
+        self.issuer = issuer
+        self.desk = desk
+        self.confirm = confirm
+        self.config = getattr(issuer, "config", None)
+
+    def run_batch(self, application_ids: list[int], ask_pin: Any, **kwargs: Any) -> Any:
+        self.issuer.check_wallet(application_ids)  # a refusal before any question
+        others = self.desk.approvals_by_others(list(application_ids))
+        if others and not self.confirm.ask(others):
+            raise UserFacingError(
+                "Cancelled: nothing was issued. " + "; ".join(a.sentence() for a in others)
+                + ".")
+        return self.issuer.run_batch(application_ids, ask_pin, **kwargs)
+
+
 def issue_selected(window: DeskWindow) -> Any:
-    from app.errors import UserFacingError
     from app.views.issue_dialog import start_issue_batch
     from app.views.main_window import QueueUpdate, queue_update
 
@@ -84,7 +133,10 @@ def issue_selected(window: DeskWindow) -> Any:
     except UserFacingError as exc:
         window.show_error(exc)
         return None
-    dialog = start_issue_batch(window, issuer, ids, numbers)
+    confirm = IssueConfirmPrompter(window)
+    dialog = start_issue_batch(window, ConfirmedIssuer(issuer, desk, confirm), ids, numbers)
+    confirm.setParent(dialog)  # the question lives as long as its batch
+    dialog.confirm = confirm  # type: ignore[attr-defined]
     if skipped:
         dialog.status.setText(f"{skipped} selected application(s) are not approved and are "
                               "left out. Waiting for the token PIN…")

@@ -20,11 +20,11 @@ from app.services.queue_rows import (
     QueueRow,
     StatusFilter,
     as_decimal,
-    as_utc,
     filter_rows,
     format_waiting,
     is_overdue,
     kind_label,
+    local_time,
     sort_rows,
     status_counts,
     utcnow,
@@ -35,6 +35,8 @@ _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _OVERDUE_BG = QBrush(QColor("#fde2e1"))
 _OVERDUE_FG = QBrush(QColor("#9b1c1c"))
+RETURNED = "returned"
+WITH_EXPORTER = "with exporter"  # a returned application waits on the exporter, not the office
 _STATUS_COLOURS = {
     "submitted": "#1d4ed8", "resubmitted": "#1d4ed8", "under_scrutiny": "#7c3aed",
     "returned": "#b45309", "approved": "#047857", "issued": "#065f46",
@@ -159,16 +161,19 @@ class OfficeQueueModel(QAbstractTableModel):
             if column == Col.FOB:
                 return f"{as_decimal(value):,.2f}"
             if column == Col.WAITING_SINCE:
+                if row[Col.STATUS] == RETURNED:
+                    return WITH_EXPORTER
                 if row[Col.STATUS] not in WAITING_STATUSES:
                     return "—"
                 return format_waiting(waiting_hours(value, self._now))
             return value
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == Col.WAITING_SINCE and row[Col.STATUS] == RETURNED:
+                return ("Returned to the exporter with a query: waiting on the exporter's "
+                        "corrected resubmission, not on the office")
             if column == Col.WAITING_SINCE and row[column] is not None:
-                since = as_utc(row[column])
-                assert since is not None
                 flag = " — over the limit" if self._overdue(row) else ""
-                return f"Waiting since {since.astimezone():%d %b %Y %H:%M}{flag}"
+                return f"Waiting since {local_time(row[column])}{flag}"
             if column == Col.STATUS and row[Col.ID] in self._pending:
                 return "Pending sync: decided at this desk, not yet on the central store"
             if column in (Col.EXPORTER, Col.CONSIGNEE, Col.HS_CODES):
