@@ -36,7 +36,7 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _OVERDUE_BG = QBrush(QColor("#fde2e1"))
 _OVERDUE_FG = QBrush(QColor("#9b1c1c"))
 RETURNED = "returned"
-WITH_EXPORTER = "with exporter"  # a returned application waits on the exporter, not the office
+WITH_EXPORTER = "exporter"  # Waiting: a returned application waits on the exporter, not the office
 _STATUS_COLOURS = {
     "submitted": "#1d4ed8", "resubmitted": "#1d4ed8", "under_scrutiny": "#7c3aed",
     "returned": "#b45309", "approved": "#047857", "issued": "#065f46",

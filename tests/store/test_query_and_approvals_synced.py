@@ -79,7 +79,7 @@ def _check(desk: LocalDesk, engine: Engine, qtbot: Any) -> None:
     model = OfficeQueueModel(waiting_limit_hours=0)
     model.set_rows([desk.queue_row(returned)])
     index = model.index(0, 2)
-    assert model.data(index) == "with exporter"
+    assert model.data(index) == "exporter"
     assert model.data(index, Qt.ItemDataRole.BackgroundRole) is None  # never overdue
     others = dict(approvals)
     found = desk.approvals_by_others([mine, *others])

@@ -149,7 +149,7 @@ def test_returned_rows_wait_on_the_exporter_and_are_never_overdue(qtbot, demo_en
     assert returned and waiting
     for i in returned:
         index = model.index(i, Col.WAITING_SINCE)
-        assert model.data(index) == "with exporter"
+        assert model.data(index) == "exporter"
         assert "waiting on the exporter" in model.data(index, Qt.ItemDataRole.ToolTipRole)
         assert model.data(index, Qt.ItemDataRole.BackgroundRole) is None  # not overdue
         assert model.data(model.index(i, Col.NUMBER), Qt.ItemDataRole.BackgroundRole) is None
