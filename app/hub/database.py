@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from app.models.enums import Role
 from app.store.central_tables import db_logins
+from app.store.connection import NO_JIT
 
 log = logging.getLogger(__name__)
 OFFICER_GROUP = "origin_desk_officer"
@@ -53,7 +54,8 @@ def hub_engine(url: str, password: str | None, *, pool_size: int = 8) -> Engine:
     engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size,
                            pool_pre_ping=True,
                            connect_args={"connect_timeout": 5,
-                                         "application_name": "origin-desk-hub"})
+                                         "application_name": "origin-desk-hub",
+                                         "options": NO_JIT})
     install_acting(engine)
     return engine
 

@@ -27,6 +27,7 @@ from app.store.pull_sql import (
     FOREIGN_REVISION,
     ApplicationFilter,
     application_statement,
+    foreign_certificates_statement,
     foreign_statements,
     reference_statements,
     related_statements,
@@ -228,8 +229,11 @@ class SqlCentralLink:
                     ):
                         fetch(name, sql)
                 if info.revision >= FOREIGN_REVISION:
+                    certificates = fetch("foreign_certificates", foreign_certificates_statement(
+                        self.tables, self.dialect, info.office_ids))
+                    at_id = batch.columns("foreign_certificates").index("id")
                     for name, sql in foreign_statements(self.tables, self.dialect,
-                                                        info.office_ids):
+                                                        (r[at_id] for r in certificates)):
                         fetch(name, sql)
                 offices = ", ".join(str(int(o)) for o in info.office_ids) or "NULL"
                 cursor.execute(f"SELECT office_id, count(*) FROM applications "

@@ -125,26 +125,31 @@ def related_statements(
 FOREIGN_REVISION = "0010_foreign_certificates"  # the central store has foreign certificates
 
 
-def foreign_statements(tables: dict[str, Table], dialect: str,
-                       office_ids: Iterable[int]) -> list[tuple[str, str]]:
-    """The foreign certificates that back-to-back applications of these offices name, their
-    goods, and what approved and issued applications (of any office) drew from them
-    (``foreign_draws``: on PostgreSQL through ``od_foreign_draws``, since an officer sees
-    only their offices' applications). Pulled whole every time: balances move when another
-    office issues."""
+def foreign_certificates_statement(tables: dict[str, Table], dialect: str,
+                                   office_ids: Iterable[int]) -> str:
+    """The foreign certificates that back-to-back applications of these offices name (the
+    first statement of :func:`foreign_statements`: its ``id`` column gives the others their
+    literal id list, so that the join with the applications runs once per pull)."""
     named = ("SELECT f.id FROM foreign_certificates f JOIN applications a "
              "ON a.exporter_id = f.exporter_id AND a.foreign_certificate_number = f.number "
              "AND a.foreign_certificate_country = f.country WHERE a.kind = 'back_to_back' "
              f"AND a.office_id IN ({_ints(sorted(set(office_ids)))})")
-    statements = [
-        ("foreign_certificates", select_sql(tables["foreign_certificates"], dialect,
-                                            f"t.id IN ({named})")[1]),
-        ("foreign_certificate_goods", select_sql(tables["foreign_certificate_goods"], dialect,
-                                                 f"t.foreign_certificate_id IN ({named})")[1]),
-    ]
+    return select_sql(tables["foreign_certificates"], dialect, f"t.id IN ({named})")[1]
+
+
+def foreign_statements(tables: dict[str, Table], dialect: str,
+                       certificate_ids: Iterable[int]) -> list[tuple[str, str]]:
+    """The goods of these foreign certificates (from :func:`foreign_certificates_statement`)
+    and what approved and issued applications (of any office) drew from them
+    (``foreign_draws``: on PostgreSQL through ``od_foreign_draws``, since an officer sees
+    only their offices' applications). Pulled whole every time: balances move when another
+    office issues."""
+    ids = _ints(sorted(set(certificate_ids)))
+    statements = [("foreign_certificate_goods", select_sql(
+        tables["foreign_certificate_goods"], dialect, f"t.foreign_certificate_id IN ({ids})")[1])]
     if dialect == "postgresql":
         draws = ("SELECT foreign_goods_id, application_id, quantity::text AS quantity, state "
-                 f"FROM od_foreign_draws(ARRAY({named}))")
+                 f"FROM od_foreign_draws(ARRAY[{ids}]::integer[])")
     else:  # the same rows as od_foreign_draws (revision 0010), from the store's own tables
         live = ("EXISTS (SELECT 1 FROM certificates c WHERE c.application_id = a.id "
                 "AND c.status <> 'cancelled')")
@@ -153,7 +158,7 @@ def foreign_statements(tables: dict[str, Table], dialect: str,
                  "ELSE 'approved' END AS state FROM goods_lines g "
                  "JOIN applications a ON a.id = g.application_id "
                  "JOIN foreign_certificate_goods i ON i.id = g.foreign_goods_id "
-                 f"WHERE i.foreign_certificate_id IN ({named}) "
+                 f"WHERE i.foreign_certificate_id IN ({ids}) "
                  f"AND (a.status = 'approved' OR {live})")
     statements.append(("foreign_draws", draws))
     return statements
