@@ -84,7 +84,7 @@ class IssueConfirmPrompter(GuiPrompt):
                           QMessageBox.StandardButton.NoButton, self.parent_widget)
         if not one:
             box.setInformativeText("\n".join(a.sentence() + "." for a in approvals))
-        box.addButton("Issue under my signature", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("&Issue under my signature", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
         return box
 

@@ -170,6 +170,21 @@ def test_two_synced_desks_review_register_issue_and_verify(
     window_a.table.setFocus()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window_a, timeout=10000)
     qtbot.keyClick(window_a.table, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    # another officer's approvals among the three are confirmed first (Alt+I), naming them
+    others = _count(central, "SELECT count(DISTINCT e.entity_id) FROM audit_events e JOIN "
+                    "users u ON u.id = e.actor_id WHERE e.action = 'application.approve' AND "
+                    "e.entity_id = ANY(:ids) AND u.email <> :e", ids=approved, e=email_a)
+    if others:
+        from PySide6.QtWidgets import QMessageBox
+
+        def confirmation() -> QMessageBox | None:
+            return next((w for w in QApplication.topLevelWidgets()
+                         if isinstance(w, QMessageBox) and w.isVisible()), None)
+
+        qtbot.waitUntil(lambda: confirmation() is not None, timeout=30000)
+        box = confirmation()
+        assert box is not None and "approved by" in box.text() + box.informativeText()
+        qtbot.keyClick(box, Qt.Key.Key_I, Qt.KeyboardModifier.AltModifier)
     try:
         qtbot.waitUntil(lambda: pin_dialog() is not None, timeout=30000)
     except Exception:
