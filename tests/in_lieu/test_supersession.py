@@ -7,11 +7,7 @@ the transaction leaves neither half."""
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +26,7 @@ from app.models import (
 from app.services.desk import Desk
 from tests.in_lieu.support import InLieu, make_in_lieu
 from tests.issuing.conftest import OFFICER_EMAIL, PIN
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.killed_desk import kill_desk_at_marker
 
 
 def assert_superseded(engine: Engine, made: InLieu, number: str) -> None:
@@ -207,24 +202,8 @@ def test_a_desk_killed_inside_the_issue_leaves_neither_half(
     from app.cli import main
 
     made = make_in_lieu(demo_engine, officer_email=OFFICER_EMAIL)
-    marker = tmp_path / "superseded"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(marker), made.number, OFFICER_EMAIL],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=ROOT, env=dict(os.environ), start_new_session=True,
-    )
-    try:
-        assert child.stdin is not None
-        child.stdin.write((PIN + "\n").encode())
-        child.stdin.close()
-        deadline = time.monotonic() + 60
-        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), child.stderr.read().decode() if child.stderr else ""
-    finally:
-        os.killpg(child.pid, signal.SIGKILL)  # the desk dies inside the transaction
-        child.wait(10)
-    assert marker.read_text() == made.original_number
+    assert kill_desk_at_marker(CHILD, tmp_path / "superseded", made.number, OFFICER_EMAIL,
+                               PIN) == made.original_number
     assert_neither_half(demo_engine, made)
 
     # the same desk starts again: the dead run's number is voided, the issue goes through

@@ -4,12 +4,7 @@ releases its own reservation at once (no 15-minute wait) and issues the applicat
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -17,8 +12,7 @@ from app.models import Application, Certificate, CertificateNumber
 from app.models.enums import ApplicationStatus
 from app.store.central import session_factory
 from tests.issuing.conftest import OFFICER_EMAIL, PIN
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.killed_desk import kill_desk_at_marker
 
 # the issue command, made to stop dead after the reservation: it touches MARKER and sleeps
 CHILD = """
@@ -44,24 +38,8 @@ def test_a_killed_desk_releases_its_reservation_when_it_starts_again(
     [app_id] = approved("non_preferential")
     with session_factory(demo_engine)() as s:
         number = s.scalar(select(Application.number).where(Application.id == app_id))
-    marker = tmp_path / "reserved"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(marker), number, OFFICER_EMAIL],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=ROOT, env=dict(os.environ), start_new_session=True,
-    )
-    try:
-        assert child.stdin is not None
-        child.stdin.write((PIN + "\n").encode())
-        child.stdin.close()
-        deadline = time.monotonic() + 60
-        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), child.stderr.read().decode() if child.stderr else ""
-    finally:
-        os.killpg(child.pid, signal.SIGKILL)  # the desk dies: no chance to void anything
-        child.wait(10)
-    reserved = marker.read_text()
+    reserved = kill_desk_at_marker(CHILD, tmp_path / "reserved", number, OFFICER_EMAIL,
+                                   PIN)
     with session_factory(demo_engine)() as s:
         row = s.scalars(select(CertificateNumber).where(CertificateNumber.number == reserved)).one()
         assert row.state == "reserved" and row.desk_session
