@@ -267,6 +267,7 @@ def test_render_to_an_unwritable_place_is_refused_before_the_work(
 
     monkeypatch.setattr(source, "issued_certificate_pdf", no_work)
     monkeypatch.setattr(source, "certificate_data_for", no_work)
+    monkeypatch.setattr(source, "render_application", no_work)
     targets = _unwritable_targets(work)
     before = snapshot(work)
     for out, words in targets:

@@ -21,11 +21,14 @@ MAX_JSON_BYTES = 20 * 1024 * 1024
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "render",
-        help="render a certificate of origin as PDF (a draft: the QR is signed when issuing)",
+        help="an application's certificate as PDF: the issued, signed one, else a draft",
         description=(
-            "Render the certificate of an application as PDF with its form's layout. "
-            "Without the officer's token the QR code cannot be signed, so the PDF is a "
-            "draft (watermarked, unsigned QR)."
+            "Write the certificate of an application as PDF. An issued application's signed "
+            "certificate is written byte for byte (from the embedded demo or the central "
+            "PostgreSQL store, or through the central service when central_url is its "
+            "https:// address); otherwise a draft with its form's layout (watermarked, "
+            "unsigned QR: the QR code is signed with the token on issue). The line printed "
+            "says which of the two was written."
         ),
     )
     parser.add_argument(
@@ -36,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="render certificate data from this JSON file instead")
     parser.add_argument("--out", metavar="FILE.pdf", type=Path, required=True,
                         help="where to write the PDF")
+    parser.add_argument("--officer", metavar="EMAIL",
+                        help="through the central service: sign in as this officer to fetch "
+                             "the signed PDF (default: the officer this desk's copy belongs to)")
     parser.set_defaults(func=_render)
 
 
@@ -81,15 +87,18 @@ def _render(args: argparse.Namespace) -> int:
         raise UserFacingError(f"{out} should end in .pdf")
     with _Output(out) as output:  # refuses an unwritable --out before any work
         if args.application_number and not args.from_json:
-            _check_store()
-            from app.services.documents_source import issued_certificate_pdf
+            from app.cli.issuing import _ask_password
+            from app.config import load_config
+            from app.services.documents_source import render_application
 
-            issued = issued_certificate_pdf(args.application_number)
-            if issued is not None:  # the signed certificate itself, byte for byte
-                number, pdf = issued
-                output.write(pdf)
-                print(f"wrote {out}: the issued, signed certificate {number}")
-                return 0
+            rendered = render_application(load_config(), args.application_number,
+                                          ask_password=_ask_password,
+                                          officer=getattr(args, "officer", None))
+            output.write(rendered.pdf)
+            print(rendered.summary(out))
+            log.info("render %s: wrote %s (%s)", rendered.application_number, out,
+                     "signed" if rendered.issued else "draft")
+            return 0
         from app.documents.renderer import render_certificate
 
         data = _load(args)
@@ -99,19 +108,6 @@ def _render(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {data.form_code}, {result.page_count} page(s){note}")
     log.info("rendered %s to %s", data.reference_number, out)
     return 0
-
-
-def _check_store() -> None:
-    """The store the application is looked up in answers (one clear line otherwise)."""
-    from app.config import load_config
-    from app.services.desk import open_central
-    from app.store.central import ensure_reachable
-
-    engine = open_central(load_config())
-    try:
-        ensure_reachable(engine)
-    finally:
-        engine.dispose()
 
 
 def _umask() -> int:
