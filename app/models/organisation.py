@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import app.models.trade_events  # noqa: F401 - registers its table with the others
 from app.models.base import Base, utcnow
 from app.models.enums import Role, UserStatus
+
+DEFAULT_OVERDUE_LIMIT_HOURS = 48
+MAX_OVERDUE_LIMIT_HOURS = 24 * 30
 
 officer_offices = Table(
     "officer_offices",
@@ -36,7 +49,11 @@ class Office(Base):
     """A regional office of an agency; certificates are issued in its name and with its stamp."""
 
     __tablename__ = "offices"
-    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("agency_id", "code"),
+        CheckConstraint(f"overdue_limit_hours BETWEEN 1 AND {MAX_OVERDUE_LIMIT_HOURS}",
+                        name="overdue_limit_hours_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
@@ -52,6 +69,10 @@ class Office(Base):
     merchant_id: Mapped[str] = mapped_column(String(64), default="", deferred=True)
     checksum_key: Mapped[str] = mapped_column(String(128), default="", deferred=True)
     stamp_png: Mapped[bytes | None] = mapped_column(default=None)
+    # an application waiting on the office longer than this is flagged overdue (0012);
+    # a server default only, so that the demo's seed (revision 0001's tables) omits it
+    overdue_limit_hours: Mapped[int] = mapped_column(
+        server_default=text(str(DEFAULT_OVERDUE_LIMIT_HOURS)))
 
     agency: Mapped[Agency] = relationship(back_populates="offices")
     officers: Mapped[list[User]] = relationship(
