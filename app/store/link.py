@@ -27,6 +27,7 @@ from app.store.pull_sql import (
     FOREIGN_REVISION,
     ApplicationFilter,
     application_statement,
+    dashboard_statements,
     foreign_certificates_statement,
     foreign_statements,
     reference_statements,
@@ -218,7 +219,11 @@ class SqlCentralLink:
                     cursor.execute("SET TRANSACTION READ ONLY")
                 apps = fetch("applications",
                              application_statement(self.tables, self.dialect, filter_))
-                for name, sql in reference_statements(self.tables, self.dialect, info.agency_id):
+                for name, sql in reference_statements(self.tables, self.dialect, info.agency_id,
+                                                      info.revision):
+                    fetch(name, sql)
+                for name, sql in dashboard_statements(self.tables, self.dialect, info.agency_id,
+                                                      info.office_ids, info.revision):
                     fetch(name, sql)
                 if apps:
                     columns = batch.columns("applications")

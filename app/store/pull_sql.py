@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Date, Table
+from sqlalchemy import JSON, Date, Numeric, Table
 
 from app.models.base import ExactDecimal, UtcDateTime
 
-# columns that never leave the central store (payment secrets, signed PDFs: fetched on demand)
+# columns that never leave the central store in a pull (payment secrets; signed PDFs and
+# supporting documents' bytes: fetched on demand, app/services/documents.py)
 WITHHELD = {
     "offices": {"merchant_id": "''", "checksum_key": "''"},
     "certificates": {"pdf": "NULL"},
+    "supporting_documents": {"content": "NULL"},
 }
 
 
@@ -40,7 +42,7 @@ def column_sql(table: Table, dialect: str, alias: str = "t") -> list[tuple[str, 
             expr = f"to_char({ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
         elif isinstance(column.type, Date):
             expr = f"to_char({ref}, 'YYYY-MM-DD')"
-        elif isinstance(column.type, ExactDecimal | JSON):
+        elif isinstance(column.type, ExactDecimal | JSON | Numeric):  # Numeric: balances
             expr = f"{ref}::text"
         else:
             expr = ref
@@ -73,8 +75,9 @@ class ApplicationFilter:
         return f"SELECT a.id FROM applications a WHERE {self.where('a')}"
 
 
-def select_sql(table: Table, dialect: str, where: str) -> tuple[list[str], str]:
-    columns = column_sql(table, dialect)
+def select_sql(table: Table, dialect: str, where: str,
+               omit: frozenset[str] = frozenset()) -> tuple[list[str], str]:
+    columns = [c for c in column_sql(table, dialect) if c[0] not in omit]
     names = [name for name, _expr in columns]
     body = ", ".join(f'{expr} AS "{name}"' for name, expr in columns)
     return names, f"SELECT {body} FROM {table.name} t WHERE {where}"
@@ -85,17 +88,47 @@ def application_statement(tables: dict[str, Table], dialect: str,
     return select_sql(tables["applications"], dialect, filter_.where("t"))[1]
 
 
-def reference_statements(tables: dict[str, Table], dialect: str,
-                         agency_id: int) -> list[tuple[str, str]]:
-    """The agency's small tables, pulled whole every time."""
+OFFICERS_DAY_REVISION = "0012_officers_day"  # offices.overdue_limit_hours, trade_events
+WALLET_REVISION = "0009_wallet_ledger"  # office_wallets
+
+
+def reference_statements(tables: dict[str, Table], dialect: str, agency_id: int,
+                         revision: str | None = None) -> list[tuple[str, str]]:
+    """The agency's small tables, pulled whole every time (a central store older than
+    0012 has no overdue limit: the local store's default stands in)."""
+    if revision is not None and revision < OFFICERS_DAY_REVISION:
+        return [(name, select_sql(tables[name], dialect, where,
+                                  frozenset({"overdue_limit_hours"}))[1])
+                for name, where in _reference_wheres(agency_id).items()]
+    return [(name, select_sql(tables[name], dialect, where)[1])
+            for name, where in _reference_wheres(agency_id).items()]
+
+
+def dashboard_statements(tables: dict[str, Table], dialect: str, agency_id: int,
+                         office_ids: Iterable[int], revision: str) -> list[tuple[str, str]]:
+    """What the dashboard reads besides the applications: the e-wallet balances of the
+    user's offices (row-level security: those an officer may see) and the agency's trade
+    events, each pulled whole."""
+    statements = []
+    if revision >= WALLET_REVISION:
+        statements.append(("office_wallets", select_sql(
+            tables["office_wallets"], dialect,
+            f"t.office_id IN ({_ints(sorted(set(office_ids)))})")[1]))
+    if revision >= OFFICERS_DAY_REVISION:
+        statements.append(("trade_events", select_sql(
+            tables["trade_events"], dialect, f"t.agency_id = {int(agency_id)}")[1]))
+    return statements
+
+
+def _reference_wheres(agency_id: int) -> dict[str, str]:
     offices = f"SELECT id FROM offices WHERE agency_id = {int(agency_id)}"
-    wheres = {
+    wheres: dict[str, str] = {
         "agencies": f"t.id = {int(agency_id)}",
         "offices": f"t.agency_id = {int(agency_id)}",
         "users": f"t.agency_id = {int(agency_id)}",
         "officer_offices": f"t.office_id IN ({offices})",
     }
-    return [(name, select_sql(tables[name], dialect, where)[1]) for name, where in wheres.items()]
+    return wheres
 
 
 def related_statements(
@@ -167,7 +200,7 @@ def foreign_statements(tables: dict[str, Table], dialect: str,
 # tables the local store replaces as a whole on every pull (small, per agency; the foreign
 # certificates and their draws: those the user's offices' applications name)
 REPLACED_WHOLE = ("agencies", "offices", "users", "officer_offices", "foreign_certificates",
-                  "foreign_certificate_goods", "foreign_draws")
+                  "foreign_certificate_goods", "foreign_draws", "office_wallets", "trade_events")
 # tables whose rows belong to a pulled application (deleted and re-inserted with it)
 APPLICATION_ROWS = ("goods_lines", "cost_sheets", "cost_sheet_materials",
                     "supporting_documents", "certificates", "audit_events")

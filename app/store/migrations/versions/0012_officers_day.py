@@ -15,7 +15,9 @@ Both engines:
 
 PostgreSQL only:
 
-- ``offices``: ``CHECK (overdue_limit_hours BETWEEN 1 AND 720)``.
+- ``offices``: ``CHECK (overdue_limit_hours BETWEEN 1 AND 720)``; officers (who read
+  offices column by column since 0004) may read the new column; administrators write it
+  (0003's table grants).
 - ``trade_events``: row-level security; desk roles SELECT their agency's events; INSERT,
   UPDATE and DELETE are granted to both desk groups so that the guard below answers an
   officer with a sentence (rather than a bare permission error), and the policy keeps
@@ -140,6 +142,8 @@ def upgrade() -> None:
     op.create_index('ix_audit_events_actor_at', 'audit_events', ['actor_id', 'at'])
     if not postgresql:
         return  # SQLite: app/services/admin.py and app/services/trade_events.py check
+    # officers read offices column by column (0004 keeps the payment secrets from them)
+    op.execute("GRANT SELECT (overdue_limit_hours) ON offices TO origin_desk_officer")
     op.create_check_constraint(op.f('ck_offices_overdue_limit_hours_range'), 'offices',
                                f'overdue_limit_hours BETWEEN 1 AND {MAX_LIMIT}')
     op.execute("ALTER TABLE trade_events ENABLE ROW LEVEL SECURITY")
@@ -160,6 +164,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION od_trade_event_guard()")
         op.execute("DROP POLICY trade_event_write ON trade_events")
         op.execute("DROP POLICY trade_event_read ON trade_events")
+        op.execute("REVOKE SELECT (overdue_limit_hours) ON offices FROM origin_desk_officer")
         op.drop_constraint(op.f('ck_offices_overdue_limit_hours_range'), 'offices',
                            type_='check')
     op.drop_index('ix_audit_events_actor_at', 'audit_events')
