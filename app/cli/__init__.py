@@ -8,6 +8,7 @@ Exit codes (every command):
 
 - 0: done (``verify``: the certificate is valid);
 - 1: ``verify`` only: the certificate is not valid (the JSON report says why);
+  ``import-legacy``: some rows were rejected (each named; the good ones imported);
 - 2: refused: a wrong argument, setting or input file, or the central store cannot be
   reached. One line on standard error, starting ``origin-desk:``, says what is wrong;
   nothing was changed. argparse's usage errors exit 2 as well;
@@ -46,6 +47,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.hub",
     "app.cli.seal",
     "app.cli.origin",
+    "app.cli.ubl",
+    "app.cli.legacy",
 )
 
 
