@@ -24,6 +24,7 @@ _WHERE = {
     "Agency": "organisation", "Office": "organisation", "User": "organisation",
     "officer_offices": "organisation",
     "ForeignCertificate": "foreign_certificates", "ForeignGoods": "foreign_certificates",
+    "LegacyCertificate": "legacy",
 }
 __all__ = [
     "Agency",
@@ -46,6 +47,7 @@ __all__ = [
     "ForeignGoods",
     "GoodsLine",
     "GstRegistration",
+    "LegacyCertificate",
     "Office",
     "OfficeWallet",
     "Role",
@@ -65,7 +67,7 @@ def __getattr__(name: str) -> Any:
     # mapped classes refer to each other by name: load every mapping module together
     if module not in ("enums",):
         for other in ("organisation", "exporters", "applications", "certificates",
-                      "foreign_certificates"):
+                      "foreign_certificates", "legacy"):
             importlib.import_module(f"app.models.{other}")
     value = getattr(importlib.import_module(f"app.models.{module}"), name)
     globals()[name] = value
@@ -100,4 +102,5 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from app.models.exporters import Applicant, Exporter, ExporterBranch, GstRegistration
     from app.models.foreign_certificates import ForeignCertificate, ForeignGoods
+    from app.models.legacy import LegacyCertificate
     from app.models.organisation import Agency, Office, User, officer_offices

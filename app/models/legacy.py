@@ -13,6 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.models.base import Base, utcnow
+
 # the day exporters began filing preferential certificates on eCoO 2.0 (notice 23/2024-25, 2.I)
 ECOO2_START = dt.date(2024, 12, 21)
 # this store's numbering scheme (app/store/numbers.py): AGENCY/YYYY/NNNNNNN, in ASCII digits
@@ -54,3 +59,55 @@ def legacy_refusal(number: str | None, application_number: str | None = None) ->
     return (f"{subject} replaces certificate {(number or '').strip() or '(none named)'}, "
             f"issued by the legacy eCoO 1.0 system; it cannot be filed, approved or issued "
             f"here: {TRANSITION_RULE}.")
+
+
+LEGACY_STATUSES = ("valid", "cancelled", "superseded")
+
+
+class LegacyCertificate(Base):
+    """A certificate issued by the legacy eCoO 1.0 system, migrated into this store by
+    ``origin-desk import-legacy`` (revision 0013_legacy_migration, ``docs/MIGRATION.md``):
+    verifiable by number with its legacy status, and an in-lieu request against it is
+    refused here (:func:`is_legacy_certificate` with ``migrated=True``). Rows are never
+    changed or removed."""
+
+    __tablename__ = "legacy_certificates"
+    __table_args__ = (
+        CheckConstraint("status IN ('valid', 'cancelled', 'superseded')",
+                        name="legacy_status_known"),
+        CheckConstraint("(status = 'superseded') = (superseded_by IS NOT NULL)",
+                        name="legacy_superseded_by_named"),
+        Index("ix_legacy_certificates_office_id", "office_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    exporter_iec: Mapped[str] = mapped_column(String(10))
+    exporter_name: Mapped[str] = mapped_column(String(200))
+    consignee_name: Mapped[str] = mapped_column(String(200))
+    destination_country: Mapped[str] = mapped_column(String(2))
+    agreement: Mapped[str] = mapped_column(String(40), default="")
+    form: Mapped[str] = mapped_column(String(40), default="")
+    issued_on: Mapped[dt.date]
+    status: Mapped[str] = mapped_column(String(12))
+    superseded_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    goods_summary: Mapped[str] = mapped_column(Text, default="")
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+
+def is_migrated(session: Session, number: str | None) -> bool:
+    """Whether ``number`` is a certificate migrated from the legacy system into this store
+    (whatever its form: a legacy number may look like this store's scheme)."""
+    from sqlalchemy import text as sql
+
+    clean = (number or "").strip()
+    if not clean:
+        return False
+    if session.get_bind().dialect.name == "postgresql":  # any desk role, the service
+        return bool(session.scalar(sql(
+            "SELECT EXISTS (SELECT 1 FROM od_certificate_details(:n) WHERE legacy)"),
+            {"n": clean}))
+    return session.scalar(
+        select(LegacyCertificate.id).where(LegacyCertificate.number == clean)) is not None
