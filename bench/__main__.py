@@ -14,7 +14,8 @@ import time
 import traceback
 
 MODULES = ("bench.desk", "bench.documents", "bench.signing", "bench.imaging", "bench.sync",
-           "bench.synced_issue", "bench.seal", "bench.hub", "bench.signing_lta")
+           "bench.synced_issue", "bench.seal", "bench.hub", "bench.signing_lta",
+           "bench.dashboard")
 
 
 def main(argv: list[str]) -> int:

@@ -56,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     from app.cli import wallet as wallet_cli
 
     wallet_cli.register(add_action, _wrap, as_too)
+    from app.cli import trade_events as trade_events_cli
+
+    trade_events_cli.register(add_action, _wrap, as_too)
 
     approve = add_action("approve", help="approve a pending officer registration")
     approve.add_argument("email")

@@ -42,6 +42,9 @@ STATUS = {
     "IntakeInvalid": 422,
     "IdempotencyKeyReused": 422,
     "DocumentTooLarge": 413,
+    # trade events (app.services.trade_events)
+    "TradeEventRefused": 403,
+    "TradeEventInvalid": 422,
 }
 
 

@@ -46,6 +46,7 @@ from app.services.admin_rules import (
     check_merchant_id,
     check_office_code,
     check_officer_email,
+    check_overdue_limit,
     check_text,
     mask_secret,
 )
@@ -98,6 +99,7 @@ class OfficeRow:
     checksum_key_hint: str  # masked: first 2 and last 2 characters
     has_stamp: bool
     officer_count: int
+    overdue_limit_hours: int = 48  # waiting longer than this is overdue (revision 0012)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class OfficeForm:
     ewallet_enabled: bool = True
     merchant_id: str = ""
     checksum_key: str | None = None
+    overdue_limit_hours: int | str = 48  # whole hours, 1 to 720
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,21 @@ class AgencyAdmin:
 
     # --- the agency ----------------------------------------------------------------------
 
+    def dashboard(self) -> Any:
+        """The agency's dashboard (every office, with the e-wallet balances), read from the
+        central store as this administrator (app/services/dashboard.py)."""
+        from app.services.dashboard import load_dashboard
+
+        with self.sessions() as session:
+            self._actor(session)  # still an active administrator
+        return load_dashboard(self.engine, self.admin_id)
+
+    def trade_events(self) -> Any:
+        """The agency's trade events, written as this administrator."""
+        from app.services.trade_events import TradeEventBook
+
+        return TradeEventBook(self.engine, self.admin_id)
+
     def agency(self) -> AgencyInfo:
         with self.sessions() as session:
             agency = self._actor(session).agency
@@ -227,6 +245,7 @@ class AgencyAdmin:
             ("contact_email", lambda: check_contact_email(form.contact_email)),
             ("contact_phone", lambda: check_contact_phone(form.contact_phone)),
             ("merchant_id", lambda: check_merchant_id(form.merchant_id)),
+            ("overdue_limit_hours", lambda: check_overdue_limit(form.overdue_limit_hours)),
         ]
         if is_new:
             checks.insert(0, ("code", lambda: check_office_code(form.code)))
@@ -256,6 +275,7 @@ class AgencyAdmin:
                 address=form.address, contact_email=form.contact_email,
                 contact_phone=form.contact_phone, ewallet_enabled=form.ewallet_enabled,
                 merchant_id=form.merchant_id, checksum_key=form.checksum_key or "",
+                overdue_limit_hours=check_overdue_limit(form.overdue_limit_hours),
             )
             session.add(office)
             session.flush()
@@ -272,6 +292,7 @@ class AgencyAdmin:
             raise OfficeFormError(errors)
         values = {f.name: getattr(form, f.name) for f in fields(OfficeForm)}
         values.pop("code")
+        values["overdue_limit_hours"] = check_overdue_limit(form.overdue_limit_hours)
         if form.checksum_key is None:
             values.pop("checksum_key")
         self._change_office(office_id, values, "office.edit")
@@ -634,6 +655,7 @@ def _office_snapshot(office: Office) -> dict[str, Any]:
         "address": office.address, "contact_email": office.contact_email,
         "contact_phone": office.contact_phone, "ewallet_enabled": bool(office.ewallet_enabled),
         "merchant_id": office.merchant_id, "checksum_key": mask_secret(office.checksum_key),
+        "overdue_limit_hours": office.overdue_limit_hours,
     }
 
 
@@ -644,6 +666,7 @@ def _office_row(office: Office, officer_count: int) -> OfficeRow:
         contact_phone=office.contact_phone, ewallet_enabled=bool(office.ewallet_enabled),
         merchant_id=office.merchant_id, checksum_key_hint=mask_secret(office.checksum_key),
         has_stamp=office.stamp_png is not None, officer_count=officer_count,
+        overdue_limit_hours=int(office.overdue_limit_hours or 48),
     )
 
 

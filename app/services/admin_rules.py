@@ -252,3 +252,14 @@ def check_officer_email(value: str, agency_domains: list[str]) -> str:
             "email", f"{text} is not at the agency's official domain; use an address at "
             f"{allowed}.")
     return text
+
+
+def check_overdue_limit(value: int | str) -> int:
+    """An office's overdue limit: whole hours from 1 to 720 (30 days)."""
+    from app.models.organisation import MAX_OVERDUE_LIMIT_HOURS
+
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_OVERDUE_LIMIT_HOURS:
+        raise AdminInputError("overdue_limit_hours", f"The overdue limit is a whole number of "
+                              f"hours from 1 to {MAX_OVERDUE_LIMIT_HOURS}, not {text[:20]!r}.")
+    return int(text)

@@ -167,7 +167,12 @@ def waiting_hours(since: dt.datetime | str | None, now: dt.datetime | None = Non
     return ((now or utcnow()) - moment).total_seconds() / 3600
 
 
-def is_overdue(row: QueueRow, limit_hours: int, now: dt.datetime | None = None) -> bool:
+def is_overdue(row: QueueRow, limit_hours: int, now: dt.datetime | None = None,
+               office_limits: dict[str, int] | None = None) -> bool:
+    """Waiting on the office longer than its limit (``office_limits``: office code ->
+    hours, ``offices.overdue_limit_hours``; ``limit_hours`` for an office not in it)."""
+    if office_limits:
+        limit_hours = office_limits.get(row[Col.OFFICE], limit_hours)
     return (
         row[Col.STATUS] in WAITING_STATUSES
         and waiting_hours(row[Col.WAITING_SINCE], now) > limit_hours

@@ -35,6 +35,7 @@ from app.services.admin_rules import (
     check_contact_phone,
     check_merchant_id,
     check_office_code,
+    check_overdue_limit,
     check_text,
 )
 from app.views.admin_widgets import ERROR_STYLE, FieldError, RowsModel
@@ -52,6 +53,7 @@ COLUMNS: tuple[tuple[str, Callable[[OfficeRow], str]], ...] = (
     ("Contact e-mail", lambda o: o.contact_email),
     ("Phone", lambda o: o.contact_phone),
     ("E-wallet", lambda o: "on" if o.ewallet_enabled else "off"),
+    ("Overdue after", lambda o: f"{o.overdue_limit_hours} h"),
     ("Merchant ID", lambda o: o.merchant_id or "— not set —"),
     ("Checksum key", lambda o: o.checksum_key_hint or "— not set —"),
     ("Stamp", lambda o: "uploaded" if o.has_stamp else "missing"),
@@ -118,6 +120,8 @@ class OfficeDialog(QDialog):
         self.contact_email.setPlaceholderText("e.g. pune@agency.org.in")
         self.contact_phone = QLineEdit(office.contact_phone if office else "")
         self.contact_phone.setPlaceholderText("e.g. +91 20 2567 1234")
+        self.overdue_limit = QLineEdit(str(office.overdue_limit_hours) if office else "48")
+        self.overdue_limit.setPlaceholderText("whole hours, e.g. 48")
         self.ewallet = QCheckBox("Fees are debited from the office's e-wallet")
         self.ewallet.setChecked(office.ewallet_enabled if office else True)
         self.merchant_id = QLineEdit(office.merchant_id if office else "")
@@ -148,6 +152,9 @@ class OfficeDialog(QDialog):
             ("address", "&Address:", self.address, ""),
             ("contact_email", "Contact &e-mail:", self.contact_email, ""),
             ("contact_phone", "Contact p&hone:", self.contact_phone, ""),
+            ("overdue_limit_hours", "Overdue a&fter (hours):", self.overdue_limit,
+             "An application waiting on the office longer than this is flagged overdue in "
+             "the queue and on the dashboard (1 to 720 hours)."),
             ("ewallet_enabled", "E-&wallet:", self.ewallet, ""),
             ("merchant_id", "&Merchant ID:", self.merchant_id,
              f"Allowed: {MERCHANT_ID.describe()}."),
@@ -173,7 +180,7 @@ class OfficeDialog(QDialog):
             buddy.setBuddy(self.checksum_key if widget is key_widget else widget)
             form.addRow(buddy, box)
         gateway_title = QLabel("<b>Payment gateway</b>")
-        form.insertRow(7, gateway_title)
+        form.insertRow(8, gateway_title)
 
         self.form_error = QLabel()
         self.form_error.setWordWrap(True)
@@ -201,6 +208,7 @@ class OfficeDialog(QDialog):
             ("contact_email", self.contact_email, check_contact_email),
             ("contact_phone", self.contact_phone, check_contact_phone),
             ("merchant_id", self.merchant_id, check_merchant_id),
+            ("overdue_limit_hours", self.overdue_limit, check_overdue_limit),
             ("checksum_key", self.checksum_key,
              lambda v: None if (v == "" and office is not None) else check_checksum_key(v)),
         ]
@@ -232,6 +240,7 @@ class OfficeDialog(QDialog):
             contact_phone=self.contact_phone.text(), ewallet_enabled=self.ewallet.isChecked(),
             merchant_id=self.merchant_id.text(),
             checksum_key=None if (key == "" and self.office is not None) else key,
+            overdue_limit_hours=self.overdue_limit.text(),
         )
 
     def field_error(self, field: str) -> str:

@@ -1,5 +1,5 @@
-"""AdminWindow: the agency administrator's window, with tabs Offices, Users, Stamps &
-signatures, Audit log, API keys and E-wallets. Opened instead of the officer's desk when an
+"""AdminWindow: the agency administrator's window, with tabs Dashboard, Offices, Users,
+Stamps & signatures, Audit log, API keys, E-wallets and Trade events. Opened instead of the officer's desk when an
 administrator signs in (see :func:`open_admin_window`)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _shown: set[AdminWindow] = set()
 class AdminWindow(QMainWindow):
     """Shown at once; the agency and every tab load on workers."""
 
-    OFFICES, USERS, IMAGES, AUDIT, API_KEYS, WALLET = range(6)
+    DASHBOARD, OFFICES, USERS, IMAGES, AUDIT, API_KEYS, WALLET, TRADE_EVENTS = range(8)
     agency_loaded = Signal(object)  # the AgencyInfo
 
     def __init__(self, admin: AgencyAdmin, store_label: str = "",
@@ -47,19 +47,30 @@ class AdminWindow(QMainWindow):
         self.audit_tab = AuditTab(admin)
         self.api_keys_tab = ApiKeysTab(admin)
         self.wallet_tab = WalletTab(admin)
+        from app.views.dashboard import DashboardView
+
+        self.dashboard = DashboardView(admin.dashboard)  # the first tab: the agency's day
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.offices_tab, "&Offices")
         self.tabs.addTab(self.users_tab, "&Users")
         self.tabs.addTab(self.images_tab, "&Stamps && signatures")
         self.tabs.addTab(self.audit_tab, "&Audit log")
         self.tabs.addTab(self.api_keys_tab, "API &keys")
         self.tabs.addTab(self.wallet_tab, "&E-wallets")
+        from app.views.admin_trade_events import TradeEventsTab
+
+        self.trade_events_tab = TradeEventsTab(admin)
+        self.tabs.addTab(self.trade_events_tab, "&Trade events")
+        self.trade_events_tab.changed.connect(lambda _m: self.dashboard.mark_stale())
+        self.trade_events_tab.changed.connect(lambda _m: self.audit_tab.reload())
         self.setCentralWidget(self.tabs)
 
         # whatever changes, the other tabs show it when next looked at
         for tab in (self.offices_tab, self.images_tab):
             tab.changed.connect(self.reload_all)
+        self.offices_tab.changed.connect(lambda *_a: self.dashboard.mark_stale())
         self.api_keys_tab.changed.connect(self.audit_tab.reload)
         self.wallet_tab.changed.connect(self.audit_tab.reload)
         self.offices_tab.changed.connect(self.wallet_tab.reload)
@@ -69,6 +80,7 @@ class AdminWindow(QMainWindow):
         refresh = QAction("Refresh", self)
         refresh.setShortcut(QKeySequence("F5"))
         refresh.triggered.connect(self.reload_all)
+        refresh.triggered.connect(self.dashboard.mark_stale)
         self.addAction(refresh)
         self.user_label = QLabel(f"{admin.admin_label} · administrator")
         self.statusBar().addWidget(self.user_label, 1)
@@ -86,7 +98,7 @@ class AdminWindow(QMainWindow):
 
     def reload_all(self) -> None:
         for tab in (self.offices_tab, self.users_tab, self.images_tab, self.audit_tab,
-                    self.api_keys_tab, self.wallet_tab):
+                    self.api_keys_tab, self.wallet_tab, self.trade_events_tab):
             tab.reload()
 
     def _reload_others(self, source: QWidget) -> None:

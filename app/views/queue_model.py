@@ -48,6 +48,7 @@ class OfficeQueueModel(QAbstractTableModel):
     def __init__(self, waiting_limit_hours: int = 24, parent: Any = None) -> None:
         super().__init__(parent)
         self.waiting_limit_hours = waiting_limit_hours
+        self.office_limits: dict[str, int] = {}  # office code -> its overdue limit (hours)
         self._all: list[QueueRow] = []
         self._rows: list[QueueRow] = []
         self._text = ""
@@ -172,7 +173,9 @@ class OfficeQueueModel(QAbstractTableModel):
                 return ("Returned to the exporter with a query: waiting on the exporter's "
                         "corrected resubmission, not on the office")
             if column == Col.WAITING_SINCE and row[column] is not None:
-                flag = " — over the limit" if self._overdue(row) else ""
+                limit = self.office_limits.get(row[Col.OFFICE], self.waiting_limit_hours)
+                flag = (f" — over {row[Col.OFFICE]}'s limit of {limit} h"
+                        if self._overdue(row) else "")
                 return f"Waiting since {local_time(row[column])}{flag}"
             if column == Col.STATUS and row[Col.ID] in self._pending:
                 return "Pending sync: decided at this desk, not yet on the central store"
@@ -206,5 +209,14 @@ class OfficeQueueModel(QAbstractTableModel):
         key = row[Col.ID]
         flag = self._overdue_cache.get(key)
         if flag is None:
-            flag = self._overdue_cache[key] = is_overdue(row, self.waiting_limit_hours, self._now)
+            flag = self._overdue_cache[key] = is_overdue(row, self.waiting_limit_hours, self._now,
+                                                         self.office_limits)
         return flag
+
+    def set_office_limits(self, limits: dict[str, int]) -> None:
+        """Each office's overdue limit (hours), from the store's offices."""
+        self.office_limits = dict(limits)
+        self._overdue_cache.clear()
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._rows) - 1, self.columnCount() - 1))

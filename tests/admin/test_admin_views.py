@@ -345,8 +345,8 @@ def test_admin_window_tabs(qtbot, admin: AgencyAdmin, demo_engine: Engine,  # ty
     with qtbot.waitSignals([window.offices_tab.loaded, window.users_tab.loaded,
                             window.images_tab.loaded, window.audit_tab.loaded], timeout=WAIT):
         window.show()
-    assert [window.tabs.tabText(i) for i in range(4)] == [
-        "&Offices", "&Users", "&Stamps && signatures", "&Audit log"]
+    assert [window.tabs.tabText(i) for i in range(5)] == [
+        "Dashboard", "&Offices", "&Users", "&Stamps && signatures", "&Audit log"]
     assert window.images_tab.stamps.rowCount() == 3
     assert window.images_tab.signatures.rowCount() == 6
     window.tabs.setCurrentIndex(AdminWindow.IMAGES)
