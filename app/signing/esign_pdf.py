@@ -241,3 +241,58 @@ def _verify(certificate: Any, signed_attrs_der: bytes, signer: Any) -> None:
     except InvalidSignature:
         raise EsignSignatureRefused(
             "The returned signature does not verify with its signer's certificate.") from None
+
+
+# --- which way a certificate was signed -----------------------------------------------------
+
+ESIGN_REASON_MARK = "(Aadhaar eSign)"
+"""Ends the signature's /Reason of an eSign issue (signed: covered by the signature)."""
+
+SIGNED_WITH_DSC = "Signed with a DSC token"
+
+
+@dataclass(frozen=True)
+class SigningMethod:
+    """``kind``: ``dsc``, ``esign`` or "" (no signature); ``issuer``: the name of the CA
+    that issued the signer's certificate (for eSign: the ESP's one-time certificate CA)."""
+
+    kind: str
+    issuer: str = ""
+
+    @property
+    def sentence(self) -> str:
+        if self.kind == "esign":
+            return signed_with_esign(self.issuer)
+        return SIGNED_WITH_DSC if self.kind == "dsc" else ""
+
+
+def signed_with_esign(esp: str) -> str:
+    """How the desk names an eSign signature, in the issue dialog and the verify view."""
+    return "Signed with Aadhaar eSign" + (f" (one-time certificate from {esp})" if esp
+                                          else " (one-time certificate)")
+
+
+def signing_method(pdf: bytes) -> SigningMethod:
+    """Which way the first signature of ``pdf`` was made: with Aadhaar eSign when its
+    signed /Reason carries :data:`ESIGN_REASON_MARK` (what :func:`prepare_pdf` is given by
+    the eSign issue), else with a DSC token. Whether the signature holds is the
+    validator's question, not this one's."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+    except Exception:  # noqa: BLE001 - not readable: the validator says why
+        return SigningMethod("")
+    signature = next((s for s in signatures if s.sig_object.get("/Type") != "/DocTimeStamp"),
+                     None)
+    if signature is None:
+        return SigningMethod("")
+    reason = str(signature.sig_object.get("/Reason", "") or "")
+    issuer = ""
+    try:
+        name = signature.signer_cert.issuer.native
+        issuer = str(name.get("common_name") or name.get("organization_name") or "")
+    except Exception:  # noqa: BLE001 - no certificate: the validator says so
+        issuer = ""
+    return SigningMethod("esign" if reason.rstrip().endswith(ESIGN_REASON_MARK) else "dsc",
+                         issuer)

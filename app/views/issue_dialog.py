@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserFacingError
+from app.signing.esign_pdf import SIGNED_WITH_DSC
 from app.views.pin_dialog import DANGER_STYLE, WARNING_STYLE, PinPrompter
 from app.views.tasks import run_task
 
@@ -128,7 +129,8 @@ class IssueProgressDialog(QDialog):
         if outcome.message and outcome.status is not BatchStatus.COMPLETED:
             self._message(outcome.message, ok=False)
         elif good:
-            self._message(f"All {len(outcome.done)} certificates issued and signed.", ok=True)
+            self._message(f"All {len(outcome.done)} certificates issued and signed. "
+                          f"{SIGNED_WITH_DSC}.", ok=True)
         self._done()
         self.finished_batch.emit(outcome)
 
