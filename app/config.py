@@ -245,6 +245,9 @@ SETTINGS: tuple[Setting, ...] = (
             "hours after which a waiting application is flagged in the queue"),
     Setting("sync_interval_seconds", lambda: 60, _as_int(5, 3600),
             "seconds between background syncs with the central store"),
+    Setting("document_cache_mb", lambda: 200, _as_int(1, 100_000),
+            "megabytes of supporting documents a synced desk keeps for offline review "
+            "(least recently opened go first)"),
     Setting("offline", lambda: False, _as_bool, "work without contacting the central store"),
     Setting("log_level", lambda: "INFO", _as_log_level, "level of the rotating log file"),
 )
@@ -262,6 +265,7 @@ class Config:
     timestamp_url: str = ""
     waiting_limit_hours: int = 24
     sync_interval_seconds: int = 60
+    document_cache_mb: int = 200
     offline: bool = False
     log_level: str = "INFO"
 

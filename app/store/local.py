@@ -25,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -44,7 +45,8 @@ from app.store.operations import APPLIED, REJECTED, Operation, OperationResult
 from app.store.pull_sql import APPLICATION_ROWS, REPLACED_WHOLE
 
 log = logging.getLogger(__name__)
-LOCAL_SCHEMA_VERSION = 2  # 2: foreign certificates, goods_lines.foreign_goods_id, foreign_draws
+LOCAL_SCHEMA_VERSION = 3  # 2: foreign certificates, goods_lines.foreign_goods_id, foreign_draws
+# 3: document_cache (supporting documents opened at this desk)
 PENDING = "pending"
 
 local_metadata = MetaData()
@@ -87,6 +89,19 @@ sync_state = Table(
     local_metadata,
     Column("key", String(40), primary_key=True),
     Column("value", Text, nullable=False),
+)
+# supporting documents' bytes, fetched from the central store when first opened (a pull
+# carries their metadata only), kept for offline review; least recently used go first
+# beyond the cache's size (app/services/documents.py); emptied when the owner changes
+document_cache = Table(
+    "document_cache",
+    local_metadata,
+    Column("document_id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("cached_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=False),
 )
 
 
@@ -188,6 +203,7 @@ class LocalStore:
                 connection.execute(delete(table))
             connection.execute(delete(sync_cursors))
             connection.execute(delete(foreign_draws))
+            connection.execute(delete(document_cache))  # another's documents go too
             connection.execute(sync_state.insert().prefix_with("OR REPLACE").values(
                 key="owner", value=owner))
         log.info("local store bound to user #%s of %s", info.user_id, info.identity)

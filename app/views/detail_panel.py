@@ -18,8 +18,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableView,
     QTabWidget,
     QTextBrowser,
@@ -123,6 +125,7 @@ def _table(model: SmallTableModel, stretch: int) -> QTableView:
 
 class DetailPanel(QWidget):
     exporter_requested = Signal(int)  # the exporter view of this exporter id
+    document_requested = Signal(int, str)  # open this supporting document (id, file name)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,7 +145,7 @@ class DetailPanel(QWidget):
         self.tabs.addTab(self.fields, "A&pplication")  # Alt+A is the Actions menu
         self.tabs.addTab(_table(self.goods_model, 3), "&Goods")
         self.tabs.addTab(self.cost_sheet, "C&ost sheet")
-        self.tabs.addTab(_table(self.documents_model, 1), "&Documents")
+        self.tabs.addTab(self._documents_tab(), "&Documents")
         self.tabs.addTab(_table(self.history_model, 4), "&History")
         # an in-lieu application against the original certificate's application
         self.in_lieu = QTextBrowser()
@@ -159,6 +162,42 @@ class DetailPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.tabs)
         self.detail: ApplicationDetail | None = None
+
+    def _documents_tab(self) -> QWidget:
+        """The documents table and its Open button (double-click or Enter opens too)."""
+        self.documents_table = _table(self.documents_model, 1)
+        self.documents_table.setObjectName("documentsTable")
+        self.documents_table.activated.connect(lambda index: self.open_document(index.row()))
+        self.open_document_button = QPushButton("Open")
+        self.open_document_button.setObjectName("openDocument")
+        self.open_document_button.setToolTip("Show the selected document inside the desk "
+                                             "(double-click or Enter on a row)")
+        self.open_document_button.setEnabled(False)
+        self.open_document_button.clicked.connect(lambda: self.open_document(
+            self.documents_table.currentIndex().row()))
+        self.documents_table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self.open_document_button.setEnabled(current.isValid()))
+        hint = QLabel("Documents open in a viewer window; they are fetched from the central "
+                      "store once, then kept on this desk.")
+        hint.setStyleSheet("color: #666;")
+        hint.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(hint, 1)
+        bar.addWidget(self.open_document_button)
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.documents_table, 1)
+        layout.addLayout(bar)
+        return tab
+
+    def open_document(self, row: int) -> None:
+        """Ask for the document of this row of the Documents tab."""
+        detail = self.detail
+        if detail is None or not 0 <= row < len(detail.document_ids):
+            return
+        self.document_requested.emit(detail.document_ids[row], detail.documents[row][1])
 
     @property
     def preview(self) -> PreviewPane:
@@ -200,6 +239,7 @@ class DetailPanel(QWidget):
             model.set_rows([])
         self.tabs.setTabText(1, "&Goods")
         self.tabs.setTabText(3, "&Documents")
+        self.open_document_button.setEnabled(False)
 
     def show_detail(self, detail: ApplicationDetail) -> None:
         self.detail = detail
@@ -233,6 +273,9 @@ class DetailPanel(QWidget):
             self.cost_sheet.setHtml("<p style='color:#666'>No cost sheet: not a preferential application.</p>")
         self.tabs.setTabEnabled(2, bool(detail.cost_sheet or detail.origin_lines))
         self.documents_model.set_rows(list(detail.documents))
+        if detail.documents:  # Enter on the table opens the first at once
+            self.documents_table.setCurrentIndex(self.documents_model.index(0, 0))
+        self.open_document_button.setEnabled(bool(detail.documents))
         self.tabs.setTabText(3, f"&Documents ({len(detail.documents)})")
         in_lieu_tab = self.tabs.indexOf(self.in_lieu)
         self.tabs.setTabVisible(in_lieu_tab, detail.in_lieu is not None)
