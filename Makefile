@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: run test bench screenshot lint deps clean
+.PHONY: run test bench screenshot lint deps clean dist deb check-dist check-deb
 
 run: deps
 	$(PY) -m app gui
@@ -26,6 +26,30 @@ lint: deps
 
 deps: $(STAMPS)/system $(STAMPS)/venv
 
+# The one-folder bundle (installers/pyinstaller): dist/origin-desk/origin-desk
+dist: $(STAMPS)/dist-tools
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN \
+	    --distpath dist --workpath build/pyinstaller installers/pyinstaller/origin-desk.spec
+	@echo "dist/origin-desk/origin-desk"
+
+# The Debian package of the bundle: dist/origin-desk_VERSION_amd64.deb
+deb: dist
+	installers/debian/build-deb.sh dist/origin-desk dist
+
+# CI (after make test): build the bundle, run its self-test, build the .deb and show it
+check-dist: deb
+	dist/origin-desk/origin-desk --self-test
+	dpkg-deb --info dist/origin-desk_*_amd64.deb
+	dpkg-deb --contents dist/origin-desk_*_amd64.deb | grep -E ' ./(usr/bin/origin-desk|usr/share/applications/origin-desk.desktop|opt/origin-desk/origin-desk)'
+
+# Install the .deb on a brand-new Debian root and run its self-test there (slow: by hand)
+check-deb: deb
+	installers/debian/check-deb.sh
+
+$(STAMPS)/dist-tools: pyproject.toml $(STAMPS)/venv
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,dist]' --config-settings editable_mode=compat
+	@mkdir -p $(STAMPS) && touch $@
+
 $(STAMPS)/system: installers/system-packages.txt installers/ensure-system-packages.sh
 	@installers/ensure-system-packages.sh
 	@mkdir -p $(STAMPS) && touch $@
@@ -36,4 +60,4 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/system
 	@mkdir -p $(STAMPS) && touch $@
 
 clean:
-	rm -rf $(VENV) $(STAMPS) build .pytest_cache
+	rm -rf $(VENV) $(STAMPS) build dist .pytest_cache

@@ -299,13 +299,31 @@ class Config:
         return self.central_url.lower().startswith("https://")
 
 
+def system_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The machine-wide settings file IT departments deploy (read before the user's own):
+    ``ORIGIN_DESK_SYSTEM_CONFIG`` when set; otherwise ``/etc/origin-desk/config.toml``,
+    ``%ProgramData%\\Origin Desk\\config.toml`` on Windows, ``/Library/Application
+    Support/Origin Desk/config.toml`` on macOS."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_PREFIX + "SYSTEM_CONFIG"):
+        return Path(environ[ENV_PREFIX + "SYSTEM_CONFIG"]).expanduser()
+    if os.name == "nt":
+        return Path(environ.get("PROGRAMDATA", r"C:\ProgramData")) / "Origin Desk" / "config.toml"
+    if os.uname().sysname == "Darwin":
+        return Path("/Library/Application Support/Origin Desk/config.toml")
+    return Path("/etc/origin-desk/config.toml")
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
-    """Read ``config.toml`` then the environment; raise ConfigError on any wrong value."""
+    """Read the machine-wide settings file, then the user's ``config.toml``, then the
+    environment (each overrides the one before); raise ConfigError on any wrong value."""
     environ = os.environ if environ is None else environ
     directory = data_dir(environ)
     origin = (f"environment variable {ENV_PREFIX}HOME" if environ.get(ENV_PREFIX + "HOME")
               else "the data directory")
     check_data_dir(directory, origin)
+    system_file = system_config_path(environ)
+    system_values = _read_file(system_file)
     file_values = _read_file(directory / "config.toml")
     values: dict[str, Any] = {}
     for setting in SETTINGS:
@@ -313,6 +331,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             raw, origin = environ[setting.env_name], f"environment variable {setting.env_name}"
         elif setting.key in file_values:
             raw, origin = file_values[setting.key], f"'{setting.key}' in {directory / 'config.toml'}"
+        elif setting.key in system_values:
+            raw, origin = system_values[setting.key], f"'{setting.key}' in {system_file}"
         else:
             values[setting.key] = setting.default()
             continue

@@ -28,6 +28,8 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("ORIGIN_DESK_HOME", str(home))
+    # and no machine-wide settings file (/etc/origin-desk/config.toml) from this machine
+    monkeypatch.setenv("ORIGIN_DESK_SYSTEM_CONFIG", str(tmp_path / "no-system-config.toml"))
     return home
 
 

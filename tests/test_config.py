@@ -79,3 +79,41 @@ def test_log_file_rotates_in_the_data_directory_and_hides_secrets(data_home: Pat
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "login with pin=123456 ok", None, None)
     RedactSecrets().filter(record)
     assert "123456" not in record.getMessage()
+
+
+def test_the_machine_wide_settings_file_is_read_before_the_users_and_the_environment(
+    tmp_path: Path, data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = tmp_path / "etc" / "config.toml"
+    system.parent.mkdir()
+    agency_ca, own_ca = tmp_path / "etc" / "agency-ca.pem", tmp_path / "own-ca.pem"
+    agency_ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    own_ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    system.write_text('central_url = "https://central.igcc.example"\n'
+                      f'central_ca_file = "{agency_ca}"\n'
+                      "sync_interval_seconds = 120\n", encoding="utf-8")
+    monkeypatch.setenv("ORIGIN_DESK_SYSTEM_CONFIG", str(system))
+    config = load_config()
+    assert config.central_url == "https://central.igcc.example"
+    assert config.central_ca_file == str(agency_ca)
+    assert config.sync_interval_seconds == 120
+
+    (data_home / "config.toml").write_text("sync_interval_seconds = 30\n", encoding="utf-8")
+    monkeypatch.setenv("ORIGIN_DESK_CENTRAL_CA_FILE", str(own_ca))
+    config = load_config()
+    assert config.sync_interval_seconds == 30  # the user's file over the machine's
+    assert config.central_ca_file == str(own_ca)  # the environment over both
+    assert config.central_url == "https://central.igcc.example"
+
+
+def test_a_wrong_machine_wide_setting_names_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = tmp_path / "config.toml"
+    system.write_text("sync_interval_seconds = -5\ncolour = 'red'\n", encoding="utf-8")
+    monkeypatch.setenv("ORIGIN_DESK_SYSTEM_CONFIG", str(system))
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config()
+    system.write_text("sync_interval_seconds = -5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"'sync_interval_seconds' in {system}"):
+        load_config()

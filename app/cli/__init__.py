@@ -86,6 +86,16 @@ def _add_gui_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--screenshot", metavar="PNG", help="save a picture of the main window and quit"
     )
+    parser.add_argument(
+        "--open", metavar="PDF",
+        help="verify this certificate PDF in the desk (a running desk is brought forward "
+             "and opens it)",
+    )
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="check this installation offscreen in a temporary directory (demo store, "
+             "render, sign, verify, QR) and exit 0 when it works",
+    )
 
 
 def _version() -> str:
@@ -98,6 +108,10 @@ def _version() -> str:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
+    if args.self_test:
+        from app.self_test import run_self_test
+
+        return run_self_test()
     from app.views.application import run_gui
 
     return run_gui(officer=args.officer, screenshot=args.screenshot)
