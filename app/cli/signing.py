@@ -1,4 +1,13 @@
-"""CLI: ``origin-desk verify FILE.pdf``, ``origin-desk extend`` and ``origin-desk tokens``.
+"""CLI: ``origin-desk verify FILE.pdf`` (or ``--number N`` / ``--qr IMAGE``), ``origin-desk
+extend`` and ``origin-desk tokens``.
+
+``verify --number N [--agency CODE]`` and ``verify --qr IMAGE`` (a photo, a scan or a PDF)
+print the JSON of ``app/services/certificate_lookup.py`` (``docs/MIGRATION.md``, "Verifying
+by number and QR code": kind, number, outcome, valid, message, answered_by, certificate,
+qr, notes) and exit 0 only when the certificate is valid, 1 when it is superseded,
+cancelled, unknown, its QR seal does not verify or its status could not be asked, 2 with one
+line for a malformed number, a file that is not an image, holds no QR code or one that is
+not a certificate's.
 
 ``verify`` prints a JSON report on stdout (``--json`` says so explicitly; it is the only
 form) that names every check (``checks``: name, passed true/false/null, detail; the list
@@ -43,7 +52,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "cannot be reached, said in one line on standard error."
         ),
     )
-    verify.add_argument("file", metavar="FILE.pdf", help="the signed PDF")
+    verify.add_argument("file", metavar="FILE.pdf", nargs="?", default=None,
+                        help="the signed PDF")
+    verify.add_argument("--number", metavar="N", default=None,
+                        help="verify by certificate number instead (e.g. IGCC/2026/0000123)")
+    verify.add_argument("--agency", metavar="CODE", default=None,
+                        help="with --number: the issuing agency's code (default: the "
+                        "number's first part)")
+    verify.add_argument("--qr", metavar="IMAGE", default=None,
+                        help="verify the QR code of an image (PNG, JPEG: a photo or a scan) "
+                        "or of a PDF: its seal, then the certificate's status")
     verify.add_argument("--json", action="store_true",
                         help="print the JSON report (the default and only form)")
     verify.add_argument(
@@ -84,6 +102,13 @@ def _verify(args: argparse.Namespace) -> int:
     from app.config import load_config
     from app.signing.validation import InvalidPdf
 
+    asked = [a for a in (args.file, args.number, args.qr) if a is not None]
+    if len(asked) != 1:
+        raise InvalidInput("Name one thing to verify: FILE.pdf, --number N or --qr IMAGE.")
+    if args.agency is not None and args.number is None:
+        raise InvalidInput("--agency goes with --number.")
+    if args.number is not None or args.qr is not None:
+        return _verify_number_or_qr(args)
     path = Path(args.file)
     data = read_pdf(path)
     config = load_config()
@@ -185,6 +210,47 @@ def _verify_with_store(config: Any, data: bytes) -> int:
     payload = result.report.to_dict()
     payload.update(result.to_dict())
     print(json.dumps(payload, indent=2))
+    return 0 if result.valid else 1
+
+
+def _verify_number_or_qr(args: argparse.Namespace) -> int:
+    """``--number N`` or ``--qr IMAGE``: the JSON of ``NumberVerification.to_dict`` (its
+    ``outcome`` valid / superseded / cancelled / unknown / seal_invalid / not_checked);
+    exit 0 only when valid."""
+    from app.config import load_config
+    from app.services.certificate_lookup import (
+        BadVerificationInput,
+        StoreLookup,
+        public_lookup,
+        verify_number,
+        verify_qr_file,
+    )
+    from app.store.central import central_engine, ensure_reachable
+
+    config = load_config()
+    engine = None
+    try:
+        if config.is_embedded:
+            from app.services.desk import open_central
+
+            engine = open_central(config)
+            lookup = public_lookup(config, engine)
+        elif config.central_url.lower().startswith("https://"):
+            lookup = public_lookup(config)
+        else:  # the store, through the login the settings name (od_certificate_details;
+            # a verifier's login may call it and read no table, not even the schema's)
+            engine = central_engine(config)
+            ensure_reachable(engine, schema=False)
+            lookup = StoreLookup(engine, config)
+        try:
+            result = (verify_number(lookup, args.number, args.agency)
+                      if args.number is not None else verify_qr_file(lookup, Path(args.qr)))
+        except BadVerificationInput as exc:
+            raise InvalidInput(str(exc)) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     return 0 if result.valid else 1
 
 

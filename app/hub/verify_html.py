@@ -123,9 +123,12 @@ def _rows(rows: Iterable[tuple[str, str, str]]) -> str:
 
 
 def _status_text(answer: Answer) -> str:
+    legacy = " (legacy eCoO 1.0 status: migrated from the legacy system)" \
+        if getattr(answer, "legacy", False) else ""
     if answer.outcome == SUPERSEDED:
-        return f"Superseded by {e(answer.superseded_by or 'an in-lieu certificate')}"
-    return {VALID: "Valid", CANCELLED: "Cancelled"}.get(answer.outcome, "—")
+        return f"Superseded by {e(answer.superseded_by or 'an in-lieu certificate')}{legacy}"
+    return {VALID: "Valid", CANCELLED: "Cancelled"}.get(answer.outcome, "—") + (
+        legacy if answer.outcome in (VALID, CANCELLED) else "")
 
 
 def answer_section(answer: Answer, *, asked_number: str = "", asked_agency: str = "") -> str:

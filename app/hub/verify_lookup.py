@@ -100,6 +100,7 @@ class Answer:
     superseded_by: str | None = None
     seal: SealCheck | None = None
     checked_at: dt.datetime | None = None
+    legacy: bool = False  # migrated from the legacy system (eCoO 1.0): revision 0013
 
     @property
     def found(self) -> bool:
@@ -112,6 +113,8 @@ class Answer:
     @property
     def message(self) -> str:
         """One sentence for people, the same on the page and in the JSON."""
+        if self.legacy and self.outcome in (VALID, SUPERSEDED, CANCELLED):
+            return _legacy_message(self)
         if self.outcome == VALID:
             return (f"Certificate {self.number} was issued by {self.agency_name} and is "
                     "valid.")
@@ -130,26 +133,56 @@ class Answer:
                 "be found here may be forged.")
 
 
+def _legacy_message(answer: Answer) -> str:
+    issued = (f"Certificate {answer.number} was issued by {answer.agency_name} on the legacy "
+              "eCoO 1.0 system and migrated here")
+    if answer.outcome == VALID:
+        return f"{issued}; it is valid."
+    if answer.outcome == SUPERSEDED:
+        by = answer.superseded_by or "another certificate"
+        return f"{issued}; it was replaced by {by} and is no longer valid. Ask for {by}."
+    return f"{issued}; it was cancelled and is not valid."
+
+
+def _legacy_status(central: SqlCentral, number: str) -> CertificateStatusInfo | None:
+    """A certificate migrated from the legacy system (revision 0013), as a status (its
+    legacy status, issued at midnight in India); None for any other number."""
+    from app.services.certificate_lookup import read_certificate_details
+
+    with acting_for(None), central.sessions() as session:
+        details = read_certificate_details(session, number, central.uses_functions)
+    if details is None or not details.legacy:
+        return None
+    issued = (dt.datetime.combine(details.issued_on, dt.time(), tzinfo=INDIA)
+              if details.issued_on else None)
+    return CertificateStatusInfo(
+        number=details.number, status=details.status, issued_at=issued,
+        superseded_by=details.superseded_by, agency_code=details.agency_code,
+        agency_name=details.agency_name, office_name=details.office_name)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _from_status(info: CertificateStatusInfo | None, number: str, agency: str,
-                 seal: SealCheck | None = None) -> Answer:
+                 seal: SealCheck | None = None, legacy: bool = False) -> Answer:
     if info is None or info.agency_code.upper() != agency.upper():
         return Answer(UNKNOWN, number, agency, seal=seal, checked_at=_now())
     outcome = info.status if info.status in (VALID, SUPERSEDED, CANCELLED) else UNKNOWN
     return Answer(outcome, info.number, info.agency_code, agency_name=info.agency_name,
                   office_name=info.office_name, issued_at=info.issued_at,
                   superseded_by=info.superseded_by if outcome == SUPERSEDED else None,
-                  seal=seal, checked_at=_now())
+                  seal=seal, checked_at=_now(), legacy=legacy)
 
 
 def look_up(central: SqlCentral, number: str, agency: str) -> Answer:
     """The answer for a checked number and agency code (see :func:`check_query`)."""
     with acting_for(None):
         info = central.certificate_status(number=number)
-    return _from_status(info, number, agency)
+    # a migrated certificate: PostgreSQL's od_certificate_status finds it too (0013)
+    legacy = _legacy_status(central, number)
+    return _from_status(legacy or info, number, agency, legacy=legacy is not None)
 
 
 # --- QR payloads ---------------------------------------------------------------------------

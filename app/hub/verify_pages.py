@@ -222,6 +222,9 @@ class CertificateVerdict(BaseModel):
     issue_date: dt.date | None = Field(default=None, description="In India's time zone")
     superseded_by: str | None = Field(default=None, description="The in-lieu certificate's "
                                       "number, when superseded")
+    legacy: bool = Field(default=False, description="Issued by the legacy eCoO 1.0 system "
+                         "and migrated into this store (docs/MIGRATION.md); its status is "
+                         "the one the legacy system recorded")
     checked_at: dt.datetime
 
 
@@ -277,7 +280,7 @@ def _verdict(answer: Answer) -> dict[str, object]:
         number=answer.number, agency_code=answer.agency_code,
         agency_name=answer.agency_name or None, office_name=answer.office_name or None,
         issue_date=answer.issue_date, superseded_by=answer.superseded_by,
-        checked_at=answer.checked_at or dt.datetime.now(dt.UTC),
+        legacy=answer.legacy, checked_at=answer.checked_at or dt.datetime.now(dt.UTC),
     ).model_dump(mode="json")
 
 

@@ -97,6 +97,8 @@ class CertificateVerification:
     report: Any  # the signing core's ValidationReport
     offline: str = ""  # why the central store was not asked (then some checks are None)
     verdict: str = ""  # valid | authentic but superseded by X | ... | not valid | ...
+    # "Signed with a DSC token" | "Signed with Aadhaar eSign (one-time certificate from …)"
+    signed_with: str = ""
 
     @property
     def level(self) -> str | None:
@@ -118,7 +120,7 @@ class CertificateVerification:
         return {"verdict": self.verdict, "valid": self.valid, "authentic": self.authentic,
                 "certificate_number": self.certificate_number,
                 "store_status": self.store_status, "signer": self.signer,
-                "level": self.level, "level_note": self.level_note or None,
+                "signed_with": self.signed_with or None, "level": self.level, "level_note": self.level_note or None,
                 "offline": self.offline or None,
                 "checks": [c.to_dict() for c in self.checks]}
 
@@ -189,8 +191,34 @@ class Verifier:
     """Certificate verification bound to the desk's central interface (None: an offline
     desk, which checks the signature and a sealed QR against its cached trust list)."""
 
-    def __init__(self, central: CentralLink | None, config: Config) -> None:
+    def __init__(self, central: CentralLink | None, config: Config,
+                 lookup: Any = None) -> None:
         self.central, self.config = central, config
+        self._lookup = lookup  # app.services.certificate_lookup: by number and QR code
+
+    @property
+    def lookup(self) -> Any:
+        """Who answers by number and QR code (``app/services/certificate_lookup.py``)."""
+        if self._lookup is None:
+            from app.services.certificate_lookup import lookup_for
+
+            self._lookup = lookup_for(self.central, self.config)
+        return self._lookup
+
+    def verify_number(self, number: str, agency: str | None = None) -> Any:
+        """The certificate's status and details (a NumberVerification); one line
+        (BadVerificationInput) for a malformed number."""
+        from app.services.certificate_lookup import verify_number
+
+        return verify_number(self.lookup, number, agency)
+
+    def verify_qr_file(self, path: Path) -> Any:
+        """The QR code of an image (a photo or a scan) or a PDF: its seal, then the
+        certificate's status; one line (BadVerificationInput) for a file that is not an
+        image, holds no QR code or one that is not a certificate's."""
+        from app.services.certificate_lookup import verify_qr_file
+
+        return verify_qr_file(self.lookup, Path(path))
 
     def verify_pdf(self, pdf: bytes) -> CertificateVerification:
         return verify_certificate_pdf(self.central, self.config, pdf)
@@ -211,6 +239,28 @@ class Verifier:
         from app.services.central import ensure_online
 
         return ensure_online(self.central).certificate_status(number=number.strip().upper())
+
+
+def public_verifier(config: Config, engine: Engine | None = None) -> Verifier:
+    """Verification without a sign-in (the sign-in dialog's): the embedded demo asks its
+    store; a desk of the central service asks the service's public verification API (a
+    PDF is checked offline); a desk on a direct PostgreSQL store checks what it can alone
+    (signatures, a QR seal against the cached trust list: the status needs a sign-in)."""
+    from app.services.certificate_lookup import public_lookup
+
+    if config.is_embedded:
+        from app.services.central import SqlCentral
+        from app.store.central import central_engine
+
+        engine = engine if engine is not None else central_engine(config)
+        return Verifier(SqlCentral(engine, config), config, public_lookup(config, engine))
+    return Verifier(None, config, public_lookup(config))
+
+
+def verifier_without_sign_in(desk: Any) -> Verifier:
+    """:func:`public_verifier` for a desk before anyone signs in (the embedded demo's
+    desk works on the demo store itself)."""
+    return public_verifier(desk.config, desk.engine if desk.config.is_embedded else None)
 
 
 def verify_certificate_pdf(
@@ -334,7 +384,15 @@ def verify_certificate_pdf(
         report=report,
         offline=offline,
         verdict=verdict if report.valid or verdict != VALID else NOT_VALID,
+        signed_with=_signed_with(pdf) if sigs else "",
     )
+
+
+def _signed_with(pdf: bytes) -> str:
+    """Which way the certificate was signed (a DSC token or Aadhaar eSign), as a sentence."""
+    from app.signing.esign_pdf import signing_method
+
+    return signing_method(pdf).sentence
 
 
 def verdict_of(checks: Sequence[Check], store_status: str = "") -> str:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 
 class SignInDialog(QDialog):
+    verify_requested = Signal()  # "Verify a certificate…": no sign-in needed
+
     def __init__(self, users: list[OfficerInfo], store_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in — Origin Desk")
@@ -59,6 +61,12 @@ class SignInDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Sign in")
+        # customs and anyone at the desk may verify a certificate without signing in
+        self.verify_button = buttons.addButton("&Verify a certificate…",
+                                               QDialogButtonBox.ButtonRole.ActionRole)
+        self.verify_button.setAutoDefault(False)
+        self.verify_button.clicked.connect(self.verify_requested.emit)
+        self.verify_view: QWidget | None = None
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout()
@@ -93,6 +101,8 @@ class SignInFlow(QObject):
         self.desk = desk
         self.parent_widget = parent
         self.dialog: SignInDialog | None = None
+        # run on the worker just before the sign-in (switch user: sign the current one out)
+        self.before_sign_in: Callable[[], object] | None = None
 
     def start(self) -> None:
         desk = self.desk
@@ -112,10 +122,30 @@ class SignInFlow(QObject):
         users, store_label = result
         dialog = SignInDialog(users, store_label, self.parent_widget)
         dialog.finished.connect(lambda code: self._chosen(dialog, code))
+        dialog.verify_requested.connect(lambda: self.open_verify(dialog))
         self.dialog = dialog
         self.progress.emit(TaskProgress("Sign in to see your queue."))
         dialog.open()
         self.dialog_shown.emit(dialog)
+
+    def open_verify(self, dialog: SignInDialog) -> QWidget:
+        """The verify window, without a sign-in: by number, QR code or PDF, answered by
+        the demo's store, the central service's public verification, or (a desk on a
+        direct PostgreSQL store) the desk alone (``public_verifier``)."""
+        from PySide6.QtCore import Qt
+
+        from app.services.verification import verifier_without_sign_in
+        from app.views.verify_view import VerifyView
+
+        view = dialog.verify_view
+        if view is None:
+            view = VerifyView(verifier_without_sign_in(self.desk), dialog)
+            view.setWindowFlags(Qt.WindowType.Window)
+            dialog.verify_view = view
+        view.show()
+        view.activateWindow()
+        view.number_edit.setFocus()
+        return view
 
     def _chosen(self, dialog: SignInDialog, code: int) -> None:
         self.dialog = None
@@ -127,6 +157,12 @@ class SignInFlow(QObject):
 
     def sign_in(self, email: str) -> None:
         desk = self.desk
+        before = self.before_sign_in
         self.progress.emit(TaskProgress(f"Signing in as {email}…"))
-        run_task(lambda: desk.sign_in(email), self.signed_in.emit, self.failed.emit,
-                 owner=self)
+
+        def sign_in() -> OfficerInfo:
+            if before is not None:
+                before()
+            return desk.sign_in(email)
+
+        run_task(sign_in, self.signed_in.emit, self.failed.emit, owner=self)
