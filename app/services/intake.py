@@ -63,7 +63,7 @@ from app.models import (
 from app.models.agreements import TradeAgreement, trade_agreements
 from app.models.base import utcnow
 from app.models.enums import Action
-from app.models.legacy import is_legacy_certificate, legacy_refusal
+from app.models.legacy import is_legacy_certificate, is_migrated, legacy_refusal
 from app.models.validation import (
     InvalidValue,
     check_country,
@@ -871,7 +871,8 @@ class FilingCheck:
         number = columns.get("original_certificate_number")
         if not number:
             return None
-        if is_legacy_certificate(number, columns.get("original_certificate_date")):
+        if is_legacy_certificate(number, columns.get("original_certificate_date"),
+                                 migrated=is_migrated(self.session, number)):
             self.fail("original_certificate_number", legacy_refusal(number))
             return None
         row = self.session.execute(
