@@ -15,7 +15,7 @@ import traceback
 
 MODULES = ("bench.desk", "bench.documents", "bench.signing", "bench.imaging", "bench.sync",
            "bench.synced_issue", "bench.seal", "bench.hub", "bench.signing_lta",
-           "bench.dashboard")
+           "bench.dashboard", "bench.legacy")
 
 
 def main(argv: list[str]) -> int:
