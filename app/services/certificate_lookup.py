@@ -292,7 +292,8 @@ def read_certificate_details(session: Session, number: str,
         goods = session.execute(select(GoodsLine.description, GoodsLine.hs_code)
                                 .where(GoodsLine.application_id == application.id)
                                 .order_by(GoodsLine.item_no)).all()
-        summary = "; ".join(f"{d} (HS {h})" for d, h in goods)[:GOODS_SUMMARY_CHARS]
+        lines = dict.fromkeys(f"{d} (HS {h})" for d, h in goods)  # each once, in order
+        summary = "; ".join(lines)[:GOODS_SUMMARY_CHARS]
         issued = certificate.issued_at
         return CertificateDetails(
             certificate.number, str(certificate.status),

@@ -189,6 +189,16 @@ def test_on_postgresql_through_a_login_and_without_a_sign_in(
             assert answer["certificate"]["exporter_name"]  # any office's: SECURITY DEFINER
         code, answer, _ = cli(capsys, "--number", "IGCC/2026/9999999")
         assert code == 1 and answer["outcome"] == "unknown"
+    # the store's od_certificate_details and the SQLite path say the same of each
+    from sqlalchemy.orm import Session
+
+    from app.services.certificate_lookup import read_certificate_details
+
+    with Session(owner) as session:
+        for number in known.values():
+            in_sql = read_certificate_details(session, number, True)
+            assert in_sql == read_certificate_details(session, number, False), number
+            assert in_sql is not None and in_sql.goods_summary
     with owner.connect() as connection:  # the verifier's login reads no table itself
         assert connection.scalar(text(
             "SELECT has_table_privilege('od_customs_portal', 'certificates', 'SELECT')")) \
