@@ -88,6 +88,7 @@ ROUTER_MODULES = (
     "app.hub.desk_api",
     "app.hub.intake",
     "app.hub.verify_pages",
+    "app.hub.esign",
 )
 
 

@@ -26,6 +26,17 @@ Example (docs/HUB.md explains each key)::
     verify_per_minute = 20
     api_per_minute = 300
 
+    [esign]                      # the agency's eSign gateway (docs/ESIGN.md); absent: off
+    esp_name = "eMudhra eSign"
+    esp_url = "https://esp.example.in/esign/2.1/signdoc"
+    asp_id = "IGCC-ASP-01"
+    asp_key = "/etc/origin-desk/esign/asp.key"          # PEM, mode 0600, the service's user
+    asp_certificate = "/etc/origin-desk/esign/asp.pem"
+    esp_certificate = "/etc/origin-desk/esign/esp.pem"  # verifies the ESP's responses
+    esign_ca = "/etc/origin-desk/esign/esign-ca.pem"    # issues the one-time certificates
+    timestamp_window_minutes = 10
+    request_timeout_seconds = 600
+
     [seal]                                          # the agency seal's PKCS#11 module
     module = "/usr/lib/softhsm/libsofthsm2.so"
     token_label = "agency-seal"
@@ -57,11 +68,30 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "sign_in": {"session_hours", "max_failures", "lockout_minutes", "per_minute"},
     "limits": {"max_body_bytes", "verify_per_minute", "api_per_minute"},
     "seal": set(),
+    "esign": {"esp_name", "esp_url", "asp_id", "asp_key", "asp_certificate",
+              "esp_certificate", "esign_ca", "timestamp_window_minutes",
+              "request_timeout_seconds"},
 }
 
 
 class HubConfigError(UserFacingError):
     """The central service's configuration is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class EsignSettings:
+    """The eSign gateway (``[esign]``): the ESP's URL and certificate, the ASP's id, key and
+    certificate, the eSign CA that issues the one-time signer certificates."""
+
+    esp_name: str
+    esp_url: str
+    asp_id: str
+    asp_key_pem: bytes = field(repr=False)
+    asp_certificate_pem: bytes
+    esp_certificate_pem: bytes
+    esign_ca_pem: bytes
+    timestamp_window: dt.timedelta = dt.timedelta(minutes=10)
+    request_timeout: dt.timedelta = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -89,6 +119,7 @@ class HubSettings:
     workers: int = 1  # processes (one per core is a good start)
     pool_size: int = 8  # database connections per process (and as many more in bursts)
     sign_in_per_minute: int = 10  # sign-in attempts per account (6 times that per address)
+    esign: EsignSettings | None = None  # the eSign gateway; None: not offered
     source: str = ""
     demo: bool = False
 
@@ -155,7 +186,62 @@ def hub_settings_from_dict(raw: dict[str, Any], source: str, *,
         workers=reader.number("server", "workers", 1, 1, 64),
         pool_size=reader.number("database", "pool_size", 8, 1, 200),
         sign_in_per_minute=reader.number("sign_in", "per_minute", 10, 1, 10_000),
+        esign=_esign(reader) if "esign" in raw else None,
         source=source,
+    )
+
+
+def _esign(reader: _Reader) -> EsignSettings:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def pem_file(key: str) -> tuple[Path, bytes]:
+        path = reader.path("esign", key, required=True)
+        assert path is not None
+        try:
+            return path, path.read_bytes()
+        except OSError as exc:
+            raise reader._bad("esign", key, f"cannot be read ({exc.strerror})") from None
+
+    def certificates(key: str) -> bytes:
+        _path, data = pem_file(key)
+        try:
+            x509.load_pem_x509_certificates(data)
+        except ValueError:
+            raise reader._bad("esign", key, "must be a PEM certificate file") from None
+        return data
+
+    key_path, key_pem = pem_file("asp_key")
+    if os.name == "posix" and key_path.stat().st_mode & 0o077:
+        raise reader._bad("esign", "asp_key", f"names {key_path}, which others can read: "
+                          "make it mode 0600, owned by the service's user")
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise reader._bad("esign", "asp_key", "must be an unencrypted PEM RSA private key "
+                          "(eSign 2.1 signs with RSA-SHA256)")
+    asp_certificate = certificates("asp_certificate")
+    certificate = x509.load_pem_x509_certificates(asp_certificate)[0]
+    if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+        raise reader._bad("esign", "asp_certificate", "is not the certificate of asp_key")
+    asp_id = reader.string("esign", "asp_id")
+    if len(asp_id) > 50:
+        raise reader._bad("esign", "asp_id", "must be at most 50 characters")
+    esp_name = reader._value("esign", "esp_name") or "eSign service provider"
+    if not isinstance(esp_name, str) or len(esp_name) > 100:
+        raise reader._bad("esign", "esp_name", "must be text of at most 100 characters")
+    return EsignSettings(
+        esp_name=esp_name.strip(), esp_url=reader.url("esign", "esp_url", schemes=("https",)),
+        asp_id=asp_id, asp_key_pem=key_pem, asp_certificate_pem=asp_certificate,
+        esp_certificate_pem=certificates("esp_certificate"),
+        esign_ca_pem=certificates("esign_ca"),
+        timestamp_window=dt.timedelta(minutes=reader.number(
+            "esign", "timestamp_window_minutes", 10, 1, 60)),
+        request_timeout=dt.timedelta(seconds=reader.number(
+            "esign", "request_timeout_seconds", 600, 60, 3600)),
     )
 
 

@@ -34,6 +34,8 @@ def certificate_fee(preferential: bool) -> Decimal:
 
 class Certificate(Base):
     __tablename__ = "certificates"
+    # certificates issued per day on the dashboard (revision 0012)
+    __table_args__ = (Index("ix_certificates_issued_at", "issued_at", "office_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -47,6 +49,10 @@ class Certificate(Base):
     signer_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
     pdf: Mapped[bytes | None] = mapped_column(default=None, deferred=True)
+    # how the officer signed it: 'dsc' (a registered token) or 'esign' (Aadhaar eSign
+    # through the agency's gateway; revision 0014). Server default only: the demo's seed,
+    # written before revision 0014, omits it
+    signed_with: Mapped[str] = mapped_column(String(10), server_default="dsc")
 
     application: Mapped[Application] = relationship()
     office: Mapped[Office] = relationship()
@@ -133,7 +139,9 @@ class AuditEvent(Base):
     """Who did what, when, to which record, with the values before and after."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),
+                      # the user's own work today on the dashboard (revision 0012)
+                      Index("ix_audit_events_actor_at", "actor_id", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

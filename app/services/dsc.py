@@ -90,8 +90,10 @@ def key_directory(session: Session) -> dict[bytes, x509.Certificate]:
 
 
 def registered_signers(session: Session) -> dict[str, str]:
-    """Fingerprint -> officer e-mail, for every registration."""
-    return {
+    """Fingerprint -> officer e-mail, for every registration, and for every one-time
+    Aadhaar eSign certificate the store recorded with the issue it signed (revision 0014:
+    ``certificates.signed_with = 'esign'``; its transaction was checked then)."""
+    signers = {
         fp.lower(): email
         for fp, email in session.execute(
             select(DscRegistration.fingerprint_sha256, User.email).join(
@@ -99,6 +101,20 @@ def registered_signers(session: Session) -> dict[str, str]:
             )
         )
     }
+    from sqlalchemy.exc import DBAPIError
+
+    from app.models import Certificate
+
+    try:
+        with session.begin_nested():  # a store older than 0014 has no signed_with
+            signers.update({
+                fp.lower(): email for fp, email in session.execute(
+                    select(Certificate.signer_fingerprint, User.email)
+                    .join(User, User.id == Certificate.issued_by_id)
+                    .where(Certificate.signed_with == "esign"))})
+    except DBAPIError:
+        pass
+    return signers
 
 
 def is_registered_checker(engine: Engine) -> Callable[[bytes], bool]:

@@ -231,6 +231,7 @@ class SqlCentralLink:
                     for name, sql in related_statements(
                         self.tables, self.dialect, (r[at["id"]] for r in apps),
                         (r[at["exporter_id"]] for r in apps), (r[at["applicant_id"]] for r in apps),
+                        info.revision,
                     ):
                         fetch(name, sql)
                 if info.revision >= FOREIGN_REVISION:

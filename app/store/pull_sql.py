@@ -131,12 +131,17 @@ def _reference_wheres(agency_id: int) -> dict[str, str]:
     return wheres
 
 
+ESIGN_REVISION = "0014_esign_gateway"  # certificates.signed_with
+
+
 def related_statements(
     tables: dict[str, Table], dialect: str, application_ids: Iterable[int],
-    exporter_ids: Iterable[int], applicant_ids: Iterable[int],
+    exporter_ids: Iterable[int], applicant_ids: Iterable[int], revision: str | None = None,
 ) -> list[tuple[str, str]]:
     """The rows that belong to the pulled applications, by id lists (plain integer
-    comparisons, which row-level security lets the planner push into index scans)."""
+    comparisons, which row-level security lets the planner push into index scans); a
+    central store older than 0014 has no ``certificates.signed_with`` (the local store's
+    default 'dsc' stands in)."""
     ids = _ints(sorted(set(application_ids)))
     exporters = _ints(sorted(set(exporter_ids)))
     wheres = {
@@ -152,7 +157,12 @@ def related_statements(
         "certificates": f"t.application_id IN ({ids})",
         "audit_events": f"t.entity_type = 'application' AND t.entity_id IN ({ids})",
     }
-    return [(name, select_sql(tables[name], dialect, where)[1]) for name, where in wheres.items()]
+    omit: dict[str, frozenset[str]] = {}
+    if revision is not None and revision < ESIGN_REVISION:
+        omit["certificates"] = frozenset({"signed_with"})
+    return [(name, select_sql(tables[name], dialect, where,
+                              omit.get(name, frozenset()))[1])
+            for name, where in wheres.items()]
 
 
 FOREIGN_REVISION = "0010_foreign_certificates"  # the central store has foreign certificates

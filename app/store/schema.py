@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
@@ -30,6 +31,7 @@ class SchemaTooOldError(UserFacingError):
 def target_metadata() -> list[MetaData]:
     import app.models.certificates  # noqa: F401 - every mapping module registers its tables
     import app.models.origin_rules  # noqa: F401 - the agreements' rules for the store's check
+    import app.store.esign_tables  # noqa: F401 - the eSign gateway's transactions
     import app.store.hub_tables  # noqa: F401 - the central service's tables
     import app.store.intake_tables  # noqa: F401 - the intake API's tables
     from app.models import Base
@@ -60,6 +62,27 @@ def head_revision() -> str:
     head = _scripts().get_current_head()
     assert head is not None
     return head
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
+
+
+@functools.cache
+def quick_head_revision() -> str | None:
+    """The newest revision as the migration files name it (their ``revision`` and
+    ``down_revision`` lines), without importing Alembic: the embedded demo compares it
+    with its store on every start. None when the files do not name exactly one head (then
+    ask :func:`head_revision`)."""
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        revision = found.get("revision", "").strip("'\"")
+        if not revision:
+            return None
+        revisions.add(revision)
+        downs.add(found.get("down_revision", "None").strip("'\""))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
 
 
 @functools.cache

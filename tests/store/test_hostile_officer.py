@@ -424,7 +424,7 @@ def test_an_officer_reserves_records_and_voids_through_the_functions(
     assert issued == (reserved_at, ANITA, label, "certificate",
                       {"number": number, "application": app_number,
                        "pdf_sha256": scene["pdf_sha"], "signer_sha256": scene["fingerprint"],
-                       "supersedes": None})
+                       "signed_with": "dsc", "esign_txn": None, "supersedes": None})
     # another reservation, voided with its reason; an issued number cannot be voided
     with _connect(central, ANITA) as conn:
         second = conn.execute("SELECT number FROM od_reserve_certificate_number(%s, 'desk-2')",
