@@ -203,7 +203,7 @@ class LegacyImport:
                 self._batch(batch, names, report, seen, seen_offices)
                 batch = []
                 if progress:
-                    progress(min(line, total), total)
+                    progress(min(line - 1, total), total)  # the header is line 1
         if batch:
             self._batch(batch, names, report, seen, seen_offices)
         if progress:

@@ -254,3 +254,29 @@ def test_migrated_certificates_verify_through_the_central_service(
         answer = client.get("/api/v1/verify", params={"number": number,
                                                        "agency": "IGCC"}).json()
         assert answer["outcome"] == "valid" and answer["legacy"] is False
+
+
+def test_batches_of_a_thousand_rows_with_progress(demo_engine: Engine, tmp_path: Path) -> None:
+    """2,500 rows: three batches (one transaction and one legacy.import audit event each),
+    the progress told after each; the CLI draws its bar from the same counts."""
+    from app.services.admin import AgencyAdmin
+    from app.services.legacy_import import BATCH_ROWS, LegacyImport
+    from tests.migration.export import HEADER
+
+    rows = [HEADER] + [
+        f"certificate,MUM/CO/2018/{i:06d},IGCC,MUM,AAACR5055K,R,G,AE,,,2018-03-01,valid,,x,,"
+        for i in range(2500)]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    told: list[tuple[int, int]] = []
+    report = LegacyImport(AgencyAdmin.for_email(demo_engine, ADMIN)).run(
+        path, progress=lambda done, total: told.append((done, total)))
+    assert BATCH_ROWS == 1000
+    assert report.new_certificates == 2500 and not report.rejected
+    assert told == [(1000, 2500), (2000, 2500), (2500, 2500)]
+    with demo_engine.connect() as connection:
+        batches = connection.execute(text(
+            "SELECT after FROM audit_events WHERE action = 'legacy.import' ORDER BY id")).all()
+    assert len(batches) == 3
+    assert [json.loads(b[0])["certificates"] if isinstance(b[0], str) else b[0]["certificates"]
+            for b in batches] == [1000, 1000, 500]
