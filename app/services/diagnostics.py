@@ -54,6 +54,15 @@ def _package_version(name: str) -> str:
         return "not installed"
 
 
+def _pyside_version() -> str:
+    try:
+        import PySide6
+
+        return str(PySide6.__version__)
+    except ImportError:  # pragma: no cover - the desk always has Qt
+        return "not installed"
+
+
 def component_versions() -> list[tuple[str, str]]:
     """(component, version): Origin Desk, Python, Qt and PySide6, pyHanko, python-pkcs11,
     SQLAlchemy and a few more the desk stands on."""
@@ -67,7 +76,7 @@ def component_versions() -> list[tuple[str, str]]:
         ("Origin Desk", _package_version("origin-desk")),
         ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
         ("Qt", qt),
-        ("PySide6", _package_version("PySide6")),
+        ("PySide6", _pyside_version()),
         ("pyHanko", _package_version("pyhanko")),
         ("python-pkcs11", _package_version("python-pkcs11")),
         ("SQLAlchemy", _package_version("SQLAlchemy")),

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QWidget
@@ -39,6 +40,8 @@ PREPARING_TOKEN = ("Preparing the demo signing token… You can sign in and revi
                    "meanwhile; signing waits until it is ready.")
 TOKEN_READY = "The demo signing token is ready (its PIN is 123456)."
 NOTE_STYLE = "background:#fff4e5; color:#5a3d00; border:1px solid #f3c98b; padding:6px;"
+# the start-up benchmark's officer: picks the e-mail from the users instead of the dialog
+AUTO_SIGN_IN: Callable[[list[OfficerInfo]], str] | None = None
 
 
 class SessionMenu(QObject):
@@ -92,6 +95,14 @@ class SessionMenu(QObject):
 
     def _desk(self) -> Any:
         return self.desk if self.desk is not None else getattr(self.window, "desk", None)
+
+    def keep_help_last(self) -> None:
+        """Help stays the menu bar's last menu when other menus are added after it."""
+        bar = self.window.menuBar()
+        action = self.help_menu.menuAction()
+        if bar.actions() and bar.actions()[-1] is not action:
+            bar.removeAction(action)
+            bar.addAction(action)
 
     def set_signed_in(self, signed_in: bool) -> None:
         for action in (self.sign_out_action, self.switch_user_action):
@@ -155,7 +166,7 @@ class DeskSession(QObject):
         super().__init__(window)
         self.window = window
         self.desk = desk
-        self.choose = choose
+        self.choose = choose or AUTO_SIGN_IN
         self.admin_window: QMainWindow | None = None
         self.flow: SignInFlow | None = None
         self.sync_installed = False
@@ -204,6 +215,7 @@ class DeskSession(QObject):
         if note is not None:
             note.setText(text)
             note.setVisible(bool(text))
+            dialog.adjustSize()  # room for the note and the wrapped introduction
 
     # --- sign-in -------------------------------------------------------------------------------
 
@@ -214,8 +226,15 @@ class DeskSession(QObject):
             return
         self._show_sign_in(switching=False)
 
-    def _front(self) -> QWidget:
+    def _admin(self) -> QMainWindow | None:
+        """The administrator's window while it exists (it is deleted when closed)."""
         admin = self.admin_window
+        if admin is not None and not shiboken6.isValid(admin):
+            self.admin_window = admin = None
+        return admin
+
+    def _front(self) -> QWidget:
+        admin = self._admin()
         return admin if admin is not None and admin.isVisible() else self.window
 
     def _show_sign_in(self, *, switching: bool) -> None:
@@ -292,6 +311,7 @@ class DeskSession(QObject):
 
             install_sync_ui(window, self.desk)
             self.sync_installed = True
+            window.session_menu.keep_help_last()  # type: ignore[attr-defined]
         else:
             timer = getattr(getattr(window, "sync_controls", None), "timer", None)
             if timer is not None:
@@ -329,7 +349,7 @@ class DeskSession(QObject):
             self.window.hide()
 
     def _close_admin(self) -> None:
-        admin, self.admin_window = self.admin_window, None
+        admin, self.admin_window = self._admin(), None
         if admin is not None:
             admin.close()  # saves its geometry (the close watch)
 
@@ -432,8 +452,9 @@ class DeskSession(QObject):
 
         if self.window.isVisible():
             save_desk_window(self.window)
-        if self.admin_window is not None:
-            save_admin_window(self.admin_window)
+        admin = self._admin()
+        if admin is not None:
+            save_admin_window(admin)
 
 
 def _outbox_pending(desk: Any) -> int:
