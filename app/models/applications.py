@@ -27,6 +27,8 @@ class Application(Base):
     __table_args__ = (
         Index("ix_applications_office_status", "office_id", "status"),
         Index("ix_applications_change_seq", "change_seq"),
+        # the dashboard's overdue counts and oldest waiting (revision 0012)
+        Index("ix_applications_office_waiting", "office_id", "status", "waiting_since"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -241,8 +241,9 @@ def _office_figures(connection: Connection, row: tuple, counts: dict[str, int],
     office_id, code, name, _ewallet, limit = row
     a = Application.__table__.c
     cutoff = now - dt.timedelta(hours=int(limit))
-    overdue = connection.execute(select(func.count()).where(
-        a.office_id == office_id, a.status.in_(WAITING), a.waiting_since < cutoff)).scalar_one()
+    overdue = sum(connection.execute(select(func.count()).where(
+        a.office_id == office_id, a.status == status, a.waiting_since < cutoff)).scalar_one()
+        for status in WAITING)
     return OfficeFigures(
         id=int(office_id), code=code, name=name, counts=_ordered(counts),
         total=sum(counts.values()), waiting=sum(counts.get(s, 0) for s in WAITING),
@@ -271,15 +272,25 @@ def _issued_per_day(connection: Connection, ids: list[int],
 
 def _oldest_waiting(connection: Connection, ids: list[int], codes: dict[int, str],
                     limits: dict[int, int], now: dt.datetime) -> tuple[WaitingApplication, ...]:
+    """The OLDEST longest waiting: the first few of each office and status from the index
+    (office_id, status, waiting_since), then the oldest of those with their names."""
     a = Application.__table__.c
+    firsts: list[tuple] = []
+    for office in ids:
+        for status in WAITING:
+            firsts.extend(connection.execute(
+                select(a.waiting_since, a.id).where(a.office_id == office, a.status == status)
+                .order_by(a.waiting_since, a.id).limit(OLDEST)).tuples())
+    chosen = [id_ for _since, id_ in sorted(firsts)[:OLDEST]]
+    if not chosen:
+        return ()
     claimer = User.__table__.alias("claimer")
     rows = connection.execute(
         select(a.id, a.number, a.office_id, a.status, a.waiting_since, Exporter.name,
                claimer.c.full_name)
         .join_from(Application.__table__, Exporter.__table__, Exporter.id == a.exporter_id)
         .outerjoin(claimer, claimer.c.id == a.claimed_by_id)
-        .where(a.status.in_(WAITING), a.office_id.in_(ids))
-        .order_by(a.waiting_since, a.id).limit(OLDEST))
+        .where(a.id.in_(chosen)).order_by(a.waiting_since, a.id))
     result = []
     for id_, number, office, status, since, exporter, claimed_by in rows:
         since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMargins, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
+from PySide6.QtCore import QMargins, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -65,7 +65,9 @@ def _table(headers: list[str], stretch: int | None = None) -> QTableWidget:
     table.setAlternatingRowColors(True)
     table.setWordWrap(False)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # sized once after each fill (resizeColumnsToContents): ResizeToContents would measure
+    # the column again for every item set
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     if stretch is not None:
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     header.setHighlightSections(False)
@@ -133,7 +135,9 @@ class DashboardView(QWidget):
         self._stale = True
         self.chart_view: Any = None
         self.chart_series: Any = None
+        self.chart_bars: Any = None
         self.chart_axis: Any = None
+        self.chart_values_axis: Any = None
 
         self.title = QLabel("Dashboard")
         font = QFont(self.title.font())
@@ -285,21 +289,35 @@ class DashboardView(QWidget):
     # --- display ---------------------------------------------------------------------------
 
     def show_dashboard(self, dashboard: Dashboard) -> None:
+        """The tables and cards now, the chart on the next turn of the event loop: no
+        single step keeps the GUI thread long (bench: dashboard_gui_stall_ms)."""
         self._task = None
         self.dashboard = dashboard
+        self.setUpdatesEnabled(False)  # one paint when the tables are in place
+        try:
+            self._show_all(dashboard)
+        finally:
+            self.setUpdatesEnabled(True)
+        QTimer.singleShot(0, self, lambda d=dashboard: self._chart_then_loaded(d))
+
+    def _chart_then_loaded(self, dashboard: Dashboard) -> None:
+        if dashboard is not self.dashboard:
+            return  # a newer read arrived meanwhile: its own turn draws it
+        self._show_chart(dashboard)
+        self.loaded.emit()
+
+    def _show_all(self, dashboard: Dashboard) -> None:
         self.refresh_button.setEnabled(True)
         self.title.setText(f"{dashboard.user_name}'s day — {dashboard.today:%A %d %B %Y}")
         self.as_of.setText(f"Figures as of {local_time(dashboard.as_of)}"
                            + ("" if dashboard.is_admin else " · your offices"))
         self._show_cards(dashboard)
         self._show_status(dashboard)
-        self._show_chart(dashboard)
         self._show_oldest(dashboard)
         self._show_work(dashboard)
         self._show_wallets(dashboard)
         self._show_events(dashboard)
         self._show_agreements(dashboard)
-        self.loaded.emit()
 
     def _show_cards(self, d: Dashboard) -> None:
         self.cards["waiting"].show_value(f"{d.waiting:,}")
@@ -344,6 +362,7 @@ class DashboardView(QWidget):
         _fit_height(table, last + 1)
 
     def _show_chart(self, d: Dashboard) -> None:
+        """Made once; later reads replace the bars' values and the days in place."""
         from PySide6.QtCharts import (
             QBarCategoryAxis,
             QBarSeries,
@@ -353,49 +372,59 @@ class DashboardView(QWidget):
             QValueAxis,
         )
 
-        bars = QBarSet("Certificates issued")
-        bars.setColor(BAR_COLOUR)
-        bars.append([float(day.issued) for day in d.issued_per_day])
-        series = QBarSeries()
-        series.append(bars)
-        series.setBarWidth(0.8)
-        chart = QChart()
-        chart.addSeries(series)
-        chart.legend().setVisible(False)
-        chart.setMargins(QMargins(4, 4, 4, 4))
-        chart.setBackgroundRoundness(0)
-        categories = [day.day.strftime("%d %b") if i % 5 == 0 or i == len(d.issued_per_day) - 1
-                      else day.day.strftime("%d") for i, day in enumerate(d.issued_per_day)]
-        axis_x = QBarCategoryAxis()
-        axis_x.append(categories)
-        small = QFont(self.font())
-        small.setPointSizeF(max(small.pointSizeF() * 0.75, 6.0))
-        axis_x.setLabelsFont(small)
-        axis_x.setLabelsAngle(-90)
-        axis_x.setGridLineVisible(False)
+        values = [float(day.issued) for day in d.issued_per_day]
+        # a label every fifth day and on today; the others blank but distinct (a category
+        # axis keeps each category once)
+        last = len(d.issued_per_day) - 1
+        categories = [day.day.strftime("%d %b") if i % 5 == last % 5 else " " * (i + 1)
+                      for i, day in enumerate(d.issued_per_day)]
         top = max((day.issued for day in d.issued_per_day), default=0)
-        axis_y = QValueAxis()
-        axis_y.setRange(0, max(5, top + max(1, top // 8)))
-        axis_y.setLabelFormat("%d")
-        axis_y.setTickCount(6)
-        axis_y.setLabelsFont(small)
-        chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
-        series.attachAxis(axis_x)
-        series.attachAxis(axis_y)
-        if self.chart_view is None:
-            self.chart_view = QChartView()
-            self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.chart_series is None:
+            self.chart_bars = QBarSet("Certificates issued")
+            self.chart_bars.setColor(BAR_COLOUR)
+            self.chart_bars.append(values)
+            series = QBarSeries()
+            series.append(self.chart_bars)
+            series.setBarWidth(0.8)
+            chart = QChart()
+            chart.addSeries(series)
+            chart.legend().setVisible(False)
+            chart.setMargins(QMargins(4, 4, 4, 4))
+            chart.setBackgroundRoundness(0)
+            small = QFont(self.font())
+            small.setPointSizeF(max(small.pointSizeF() * 0.8, 6.0))
+            self.chart_axis = QBarCategoryAxis()
+            self.chart_axis.append(categories)
+            self.chart_axis.setLabelsFont(small)
+            self.chart_axis.setLabelsAngle(-90)
+            self.chart_axis.setGridLineVisible(False)
+            self.chart_values_axis = QValueAxis()
+            self.chart_values_axis.setLabelFormat("%d")
+            self.chart_values_axis.setTickCount(6)
+            self.chart_values_axis.setLabelsFont(small)
+            chart.addAxis(self.chart_axis, Qt.AlignmentFlag.AlignBottom)
+            chart.addAxis(self.chart_values_axis, Qt.AlignmentFlag.AlignLeft)
+            series.attachAxis(self.chart_axis)
+            series.attachAxis(self.chart_values_axis)
+            self.chart_view = QChartView(chart)
             self.chart_view.setMinimumHeight(260)
             self.chart_view.setSizePolicy(QSizePolicy.Policy.Expanding,
                                           QSizePolicy.Policy.Expanding)
             self.chart_layout.replaceWidget(self.chart_placeholder, self.chart_view)
             self.chart_placeholder.deleteLater()
-        old = self.chart_view.chart()
-        self.chart_view.setChart(chart)
-        if old is not None:
-            old.deleteLater()
-        self.chart_series, self.chart_bars, self.chart_axis = series, bars, axis_x
+            self.chart_series = series
+        else:
+            bars = self.chart_bars
+            if bars.count() == len(values):
+                for i, value in enumerate(values):
+                    if bars.at(i) != value:
+                        bars.replace(i, value)
+            else:
+                bars.remove(0, bars.count())
+                bars.append(values)
+            if self.chart_axis.categories() != categories:
+                self.chart_axis.setCategories(categories)
+        self.chart_values_axis.setRange(0, max(5, top + max(1, top // 8)))
         self.chart_view.setToolTip(
             f"{d.issued_in_period:,} certificates issued from "
             f"{d.issued_per_day[0].day:%d %b} to {d.issued_per_day[-1].day:%d %b %Y}")
@@ -451,6 +480,7 @@ class DashboardView(QWidget):
             table.setItem(row, 0, _item(wallet.office_code))
             table.setItem(row, 1, _item(rupees(wallet.balance), number=True))
             table.setItem(row, 2, _item("on" if wallet.enabled else "off"))
+        table.resizeColumnsToContents()
         _fit_height(table, max(len(d.wallets), 1))
 
     def _show_events(self, d: Dashboard) -> None:
@@ -480,6 +510,8 @@ class DashboardView(QWidget):
         header = table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        table.resizeColumnsToContents()
+        table.setColumnWidth(1, min(table.columnWidth(1), 360))
         table.setColumnWidth(3, 380)
         _fit_height(table, len(d.agreements))
 

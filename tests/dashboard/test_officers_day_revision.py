@@ -16,7 +16,7 @@ from tests.support.postgres import PostgresServer
 REVISION = "0012_officers_day"
 BEFORE = "0011_legacy_rule"
 INDEXES = {"ix_certificates_issued_at": "certificates",
-           "ix_applications_status_waiting": "applications",
+           "ix_applications_office_waiting": "applications",
            "ix_audit_events_actor_at": "audit_events"}
 
 

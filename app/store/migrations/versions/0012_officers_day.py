@@ -9,9 +9,11 @@ Both engines:
 - ``trade_events``: an agency's fairs, missions and buyer-seller meets for its officers
   (title, first and last India date, place, note; ``ends_on >= starts_on``), indexed by
   (``agency_id``, ``starts_on``).
-- indexes for ``app/services/dashboard.py``: ``certificates (issued_at)`` (issued per day),
-  ``applications (status, waiting_since)`` (the oldest waiting) and
-  ``audit_events (actor_id, at)`` (the officer's own work today).
+- indexes for ``app/services/dashboard.py`` (declared on the models too, so a desk's local
+  copy has them): ``certificates (issued_at, office_id)`` (issued per day, covering),
+  ``applications (office_id, status, waiting_since)`` (overdue counts, covering; the
+  oldest waiting per office and status) and ``audit_events (actor_id, at)`` (the user's
+  own work today).
 
 PostgreSQL only:
 
@@ -22,11 +24,11 @@ PostgreSQL only:
   UPDATE and DELETE are granted to both desk groups so that the guard below answers an
   officer with a sentence (rather than a bare permission error), and the policy keeps
   every write inside the caller's agency.
-- ``trade_events_a_guard`` (BEFORE INSERT, UPDATE or DELETE, every writer but the table
-  owner): only an active administrator of the event's agency writes; the title is 1 to 200
+- ``trade_events_a_guard`` (BEFORE INSERT, UPDATE or DELETE, as the writer; every writer
+  but the table owner): only an active administrator of the event's agency writes; the title is 1 to 200
   characters once trimmed, the place at most 200 and the note at most 2000; the last day
   is not before the first; ``updated_at`` is the store's clock and ``created_by_id`` the
-  caller (``od_login_name()`` of 0005, so the central service acting for a user works).
+  caller (``od_user_id()``, which since 0005 names the user the central service acts for).
   Refusals are SQLSTATE ``ODREF`` with one sentence.
 
 Revision ID: 0012_officers_day
@@ -55,25 +57,29 @@ IS_OWNER = ("pg_has_role(current_user, (SELECT c.relowner FROM pg_class c "
             "WHERE c.oid = TG_RELID), 'USAGE')")
 
 GUARD = f"""
+-- as the writer (not SECURITY DEFINER: the table owner, the store's own code, passes); the
+-- caller is named by od_user_id() / od_is_admin() / od_agency_id(), which 0005 made
+-- believe the central service acting for a user
 CREATE FUNCTION od_trade_event_guard() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-    v_user users;
     v_row trade_events;
+    v_user integer;
+    v_name text;
     v_title text;
 BEGIN
     IF {IS_OWNER} THEN
         RETURN coalesce(NEW, OLD);  -- the store's owner (migrations, the demo's seed)
     END IF;
     v_row := coalesce(NEW, OLD);
-    SELECT u.* INTO v_user FROM db_logins l JOIN users u ON u.id = l.user_id
-    WHERE l.role_name = od_login_name() AND u.status = 'active';
-    IF NOT FOUND OR v_user.role IS DISTINCT FROM 'administrator'
-       OR v_user.agency_id IS DISTINCT FROM v_row.agency_id
-       OR (TG_OP = 'UPDATE' AND OLD.agency_id IS DISTINCT FROM v_user.agency_id) THEN
+    v_user := od_user_id();
+    IF v_user IS NULL OR NOT od_is_admin()
+       OR v_row.agency_id IS DISTINCT FROM od_agency_id()
+       OR (TG_OP = 'UPDATE' AND OLD.agency_id IS DISTINCT FROM od_agency_id()) THEN
+        SELECT u.full_name INTO v_name FROM users u WHERE u.id = v_user;
         RAISE EXCEPTION '%', format('Only an administrator of the agency adds, changes or '
             'removes its trade events; %s cannot.',
-            coalesce(v_user.full_name, 'the database login ' || od_login_name()))
+            coalesce(v_name, 'the database login ' || od_login_name()))
             USING ERRCODE = 'ODREF';
     END IF;
     IF TG_OP = 'DELETE' THEN
@@ -100,7 +106,7 @@ BEGIN
     NEW.note := btrim(coalesce(NEW.note, ''));
     NEW.updated_at := now();
     IF TG_OP = 'INSERT' THEN
-        NEW.created_by_id := v_user.id;
+        NEW.created_by_id := v_user;
     ELSE
         NEW.created_by_id := OLD.created_by_id;
     END IF;
@@ -137,8 +143,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_trade_events')),
     )
     op.create_index('ix_trade_events_agency_starts', 'trade_events', ['agency_id', 'starts_on'])
-    op.create_index('ix_certificates_issued_at', 'certificates', ['issued_at'])
-    op.create_index('ix_applications_status_waiting', 'applications', ['status', 'waiting_since'])
+    op.create_index('ix_certificates_issued_at', 'certificates', ['issued_at', 'office_id'])
+    op.create_index('ix_applications_office_waiting', 'applications',
+                    ['office_id', 'status', 'waiting_since'])
     op.create_index('ix_audit_events_actor_at', 'audit_events', ['actor_id', 'at'])
     if not postgresql:
         return  # SQLite: app/services/admin.py and app/services/trade_events.py check
@@ -168,7 +175,7 @@ def downgrade() -> None:
         op.drop_constraint(op.f('ck_offices_overdue_limit_hours_range'), 'offices',
                            type_='check')
     op.drop_index('ix_audit_events_actor_at', 'audit_events')
-    op.drop_index('ix_applications_status_waiting', 'applications')
+    op.drop_index('ix_applications_office_waiting', 'applications')
     op.drop_index('ix_certificates_issued_at', 'certificates')
     op.drop_index('ix_trade_events_agency_starts', 'trade_events')
     op.drop_table('trade_events')
