@@ -177,8 +177,8 @@ class DetailPanel(QWidget):
             self.documents_table.currentIndex().row()))
         self.documents_table.selectionModel().currentRowChanged.connect(
             lambda current, _previous: self.open_document_button.setEnabled(current.isValid()))
-        hint = QLabel("Documents open in a viewer window; they are fetched from the central "
-                      "store once, then kept on this desk.")
+        hint = QLabel("Enter, double-click or Open shows the document inside the desk; a "
+                      "synced desk keeps what it opened for offline review.")
         hint.setStyleSheet("color: #666;")
         hint.setWordWrap(True)
         bar = QHBoxLayout()
