@@ -280,3 +280,22 @@ def test_batches_of_a_thousand_rows_with_progress(demo_engine: Engine, tmp_path:
     assert len(batches) == 3
     assert [json.loads(b[0])["certificates"] if isinstance(b[0], str) else b[0]["certificates"]
             for b in batches] == [1000, 1000, 500]
+
+
+def test_migrated_certificates_verify_through_the_service_on_the_demo(
+        demo_hub, serve, demo_engine: Engine, tmp_path: Path,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The service on the embedded demo's store, and a desk asking it by number (the
+    public API, no sign-in): the legacy status and the 'migrated' flag."""
+    assert _run(write_export(tmp_path / "legacy.csv"), capsys)[0] == 1
+    server = serve(demo_hub)
+    monkeypatch.setenv("ORIGIN_DESK_CENTRAL_URL", server.url)
+    monkeypatch.setenv("ORIGIN_DESK_CENTRAL_CA_FILE", str(server.ca))
+    code, answer = _verify_number(SUPERSEDED_LEGACY, capsys)
+    assert code == 1 and answer["outcome"] == "superseded"
+    assert answer["certificate"]["legacy"] is True
+    assert answer["certificate"]["superseded_by"] == REPLACED_BY
+    assert answer["answered_by"] == f"the central service at {server.url}"
+    code, answer = _verify_number(VALID_LEGACY, capsys)
+    assert code == 0 and answer["certificate"]["issued_on"] == "2019-06-14"
+    assert "legacy eCoO 1.0" in answer["message"]
