@@ -99,6 +99,7 @@ class WalletFigure:
     office_code: str
     balance: Decimal
     enabled: bool
+    balance_text: str = ""  # ₹1,23,456.00 as app.services.wallet.rupees writes it
 
 
 @dataclass(frozen=True)
@@ -331,8 +332,13 @@ def _wallets(connection: Connection, offices: list[tuple]) -> tuple[WalletFigure
     w = OfficeWallet.__table__.c
     balances = {int(o): Decimal(str(b)).quantize(Decimal("0.01")) for o, b in connection.execute(
         select(w.office_id, w.balance).where(w.office_id.in_([o[0] for o in offices])))}
-    return tuple(WalletFigure(code, balances.get(office_id, Decimal("0.00")), bool(enabled))
-                 for office_id, code, _name, enabled, _limit in offices)
+    from app.services.wallet import rupees
+
+    result = []
+    for office_id, code, _name, enabled, _limit in offices:
+        balance = balances.get(office_id, Decimal("0.00"))
+        result.append(WalletFigure(code, balance, bool(enabled), rupees(balance)))
+    return tuple(result)
 
 
 def _trade_events(connection: Connection, agency_id: int,

@@ -71,6 +71,8 @@ def _table(headers: list[str], stretch: int | None = None) -> QTableWidget:
     if stretch is not None:
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     header.setHighlightSections(False)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return table
 
 
@@ -85,7 +87,7 @@ def _item(text: str, *, number: bool = False, tip: str = "") -> QTableWidgetItem
 
 def _fit_height(table: QTableWidget, rows: int) -> None:
     """A table as tall as ``rows`` rows (it sits in the page's scroll area)."""
-    height = table.horizontalHeader().sizeHint().height() + 4
+    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth() + 2
     height += sum(table.rowHeight(r) for r in range(min(rows, table.rowCount())))
     if table.rowCount() < rows:
         height += (rows - table.rowCount()) * table.verticalHeader().defaultSectionSize()
@@ -163,7 +165,7 @@ class DashboardView(QWidget):
         for card in self.cards.values():
             cards.addWidget(card)
 
-        self.status_table = _table(["Office"], stretch=None)
+        self.status_table = _table(["Status"], stretch=None)
         self.status_box = self._box("Applications by status and office", self.status_table)
 
         self.chart_box = QGroupBox("Certificates issued per day — last 30 days (India dates)")
@@ -174,7 +176,7 @@ class DashboardView(QWidget):
         self.chart_layout.addWidget(self.chart_placeholder)
 
         self.oldest_table = _table(["Application", "Office", "Waiting", "Waits on", "Exporter"],
-                                   stretch=3)
+                                   stretch=4)
         self.oldest_table.setToolTip("Double-click or press Enter to open it in the queue")
         self.oldest_table.doubleClicked.connect(lambda index: self._open_row(index.row()))
         self.oldest_table.activated.connect(lambda index: self._open_row(index.row()))
@@ -204,7 +206,7 @@ class DashboardView(QWidget):
         self.wallet_box = self._box("E-wallet balances", self.wallet_table)
         self.wallet_box.setVisible(False)
 
-        self.events_table = _table(["Dates", "Event", "Place", "Note"], stretch=3)
+        self.events_table = _table(["Dates", "Event", "Place"], stretch=1)
         self.events_table.setWordWrap(True)
         self.events_box = self._box("Trade events", self.events_table)
 
@@ -251,6 +253,7 @@ class DashboardView(QWidget):
         layout = QVBoxLayout(box)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(widget)
+        layout.addStretch(1)  # the content at the top of a box taller than it
         return box
 
     # --- loading ---------------------------------------------------------------------------
@@ -328,38 +331,40 @@ class DashboardView(QWidget):
         self.cards["mine"].show_value(f"{d.own_work.total:,}")
 
     def _show_status(self, d: Dashboard) -> None:
+        """A row per status (then Total, Waiting, Overdue), a column per office, then All."""
         statuses = [s for s, _n in d.status_counts]
-        headers = ["Office", *[status_label(s) for s in statuses], "Total", "Waiting",
-                   "Overdue"]
         table = self.status_table
         table.clear()
-        table.setColumnCount(len(headers))
-        table.setHorizontalHeaderLabels(headers)
-        table.setRowCount(len(d.offices) + 1)
-        for row, office in enumerate(d.offices):
-            table.setItem(row, 0, _item(office.code, tip=office.name))
-            for column, status in enumerate(statuses, start=1):
-                table.setItem(row, column, _item(f"{office.count(status):,}", number=True))
-            base = len(statuses) + 1
-            table.setItem(row, base, _item(f"{office.total:,}", number=True))
-            table.setItem(row, base + 1, _item(f"{office.waiting:,}", number=True))
-            overdue = _item(f"{office.overdue:,}", number=True,
-                            tip=f"waiting longer than {office.code}'s limit of "
-                                f"{office.limit_hours} h")
-            if office.overdue:
-                overdue.setForeground(OVERDUE_COLOUR)
-            table.setItem(row, base + 2, overdue)
-        last = len(d.offices)
+        table.setColumnCount(len(d.offices) + 2)
+        table.setHorizontalHeaderLabels(["Status", *[o.code for o in d.offices], "All"])
+        for column, office in enumerate(d.offices, start=1):
+            table.horizontalHeaderItem(column).setToolTip(
+                f"{office.name} — overdue after {office.limit_hours} h")
+        rows: list[tuple[str, list[int], int, str]] = [
+            (status_label(s), [o.count(s) for o in d.offices], n, "") for s, n in d.status_counts]
+        rows.append(("Total", [o.total for o in d.offices], d.total, "total"))
+        rows.append(("Waiting on the office", [o.waiting for o in d.offices], d.waiting,
+                     "total"))
+        rows.append(("Overdue", [o.overdue for o in d.offices], d.overdue, "overdue"))
+        table.setRowCount(len(rows))
         bold = QFont(table.font())
         bold.setBold(True)
-        totals = ["All", *[f"{n:,}" for _s, n in d.status_counts], f"{d.total:,}",
-                  f"{d.waiting:,}", f"{d.overdue:,}"]
-        for column, text in enumerate(totals):
-            item = _item(text, number=column > 0)
-            item.setFont(bold)
-            table.setItem(last, column, item)
-        table.resizeColumnsToContents()
-        _fit_height(table, last + 1)
+        for row, (label, per_office, total, kind) in enumerate(rows):
+            head = _item(label, tip="over each office's own limit (hours in the column's "
+                                    "tooltip)" if kind == "overdue" else "")
+            cells = [head, *[_item(f"{n:,}", number=True) for n in per_office],
+                     _item(f"{total:,}", number=True)]
+            for column, item in enumerate(cells):
+                if kind:
+                    item.setFont(bold)
+                if kind == "overdue" and column and item.text() != "0":
+                    item.setForeground(OVERDUE_COLOUR)
+                table.setItem(row, column, item)
+        del statuses
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # the offices share it
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        _fit_height(table, len(rows))
 
     def _show_chart(self, d: Dashboard) -> None:
         """Made once; later reads replace the bars' values and the days in place."""
@@ -396,7 +401,7 @@ class DashboardView(QWidget):
             self.chart_axis = QBarCategoryAxis()
             self.chart_axis.append(categories)
             self.chart_axis.setLabelsFont(small)
-            self.chart_axis.setLabelsAngle(-90)
+            self.chart_axis.setTruncateLabels(False)  # "25 Nov" over its neighbours' blanks
             self.chart_axis.setGridLineVisible(False)
             self.chart_values_axis = QValueAxis()
             self.chart_values_axis.setLabelFormat("%d")
@@ -425,6 +430,7 @@ class DashboardView(QWidget):
             if self.chart_axis.categories() != categories:
                 self.chart_axis.setCategories(categories)
         self.chart_values_axis.setRange(0, max(5, top + max(1, top // 8)))
+        self.chart_values_axis.applyNiceNumbers()  # ticks at 0, 10, 20, … not 0, 8.6, …
         self.chart_view.setToolTip(
             f"{d.issued_in_period:,} certificates issued from "
             f"{d.issued_per_day[0].day:%d %b} to {d.issued_per_day[-1].day:%d %b %Y}")
@@ -474,27 +480,28 @@ class DashboardView(QWidget):
         self.wallet_box.setVisible(d.is_admin)
         table = self.wallet_table
         table.setRowCount(len(d.wallets))
-        from app.services.wallet import rupees
-
         for row, wallet in enumerate(d.wallets):
             table.setItem(row, 0, _item(wallet.office_code))
-            table.setItem(row, 1, _item(rupees(wallet.balance), number=True))
+            table.setItem(row, 1, _item(wallet.balance_text, number=True))
             table.setItem(row, 2, _item("on" if wallet.enabled else "off"))
         table.resizeColumnsToContents()
         _fit_height(table, max(len(d.wallets), 1))
 
     def _show_events(self, d: Dashboard) -> None:
+        """Dates, the event (its note on a second line) and the place."""
         table = self.events_table
         table.setRowCount(len(d.trade_events))
         for row, event in enumerate(d.trade_events):
-            for column, text in enumerate((event.dates, event.title, event.place, event.note)):
+            what = event.title + (f"\n{event.note}" if event.note else "")
+            for column, text in enumerate((event.dates, what, event.place)):
                 table.setItem(row, column, _item(text, tip=text))
         if not d.trade_events:
             table.setRowCount(1)
             table.setItem(0, 1, _item("No trade events announced."))
-        table.resizeColumnsToContents()
+        table.resizeColumnToContents(0)
+        table.setColumnWidth(2, min(max(table.sizeHintForColumn(2), 80), 200))
         table.resizeRowsToContents()
-        _fit_height(table, max(min(table.rowCount(), 6), 3))
+        _fit_height(table, max(table.rowCount(), 2))
 
     def _show_agreements(self, d: Dashboard) -> None:
         table = self.agreements_table
