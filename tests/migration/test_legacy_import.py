@@ -299,3 +299,34 @@ def test_migrated_certificates_verify_through_the_service_on_the_demo(
     code, answer = _verify_number(VALID_LEGACY, capsys)
     assert code == 0 and answer["certificate"]["issued_on"] == "2019-06-14"
     assert "legacy eCoO 1.0" in answer["message"]
+
+
+def test_an_administrator_cannot_import_into_another_agencys_office(
+        central: CentralDb) -> None:
+    """Plain SQL through the administrator's own login: an office of another agency is
+    refused by the store (ODREF); their own agency's office goes in, stamped by the store."""
+    with central.owner_engine().begin() as connection:
+        other = connection.scalar(text(
+            "INSERT INTO agencies (code, name, email_domains) VALUES ('FIEO', 'Federation', "
+            "'[\"fieo.org\"]') RETURNING id"))
+        connection.execute(text(
+            "INSERT INTO offices (agency_id, code, name, place, address, contact_email, "
+            "contact_phone, ewallet_enabled, merchant_id, checksum_key) VALUES (:a, 'KOL', "
+            "'Kolkata', 'Kolkata', '', '', '', true, '', '')"), {"a": other})
+    insert = ("INSERT INTO legacy_certificates (number, office_id, exporter_iec, "
+              "exporter_name, consignee_name, destination_country, agreement, form, issued_on, "
+              "status, goods_summary, imported_at, imported_by_id) VALUES (%s, (SELECT id FROM "
+              "offices WHERE code = %s), 'AAACR5055K', 'R', 'G', 'AE', '', '', '2019-06-14', "
+              "'valid', '', '2000-01-01', NULL)")
+    with psycopg.connect(host="127.0.0.1", port=central.server.port,
+                         user=central.logins[ADMIN], dbname=central.name,
+                         autocommit=True) as connection:
+        with pytest.raises(psycopg.Error) as refused:
+            connection.execute(insert, ("KOL/CO/2019/1", "KOL"))
+        assert refused.value.sqlstate == "ODREF"
+        assert "not one of your agency's" in str(refused.value)
+        connection.execute(insert, ("MUM/CO/2019/1", "MUM"))
+    row = central.scalar("SELECT imported_at > now() - interval '1 hour' AND imported_by_id = "
+                         "(SELECT id FROM users WHERE email = :e) FROM legacy_certificates",
+                         e=ADMIN)
+    assert row is True
