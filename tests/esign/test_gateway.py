@@ -127,6 +127,8 @@ def test_an_unknown_asp_is_refused_by_the_esp(esign_hub: EsignHub) -> None:
                       "response is refused."),
     ("unknown_key", "The eSign response is not signed with the eSign service provider's "
                     "registered key; it was refused."),
+    ("other_ca", "The one-time signer certificate of the eSign response is not issued by the "
+                 "configured eSign CA (or is not valid now); the signature was refused."),
 ])
 def test_a_bad_response_is_refused_with_its_own_sentence(
         esign_hub: EsignHub, switch: str, message: str) -> None:
@@ -204,3 +206,18 @@ def test_a_hostile_or_unknown_response_changes_nothing(esign_hub: EsignHub) -> N
     assert unknown.status_code == 409 and "names no transaction of this gateway" in unknown.text
     assert empty.status_code == 400
     assert _state(esign_hub, auth, txn)["state"] == "pending"
+
+
+def test_a_request_not_completed_in_time_expires(esign_hub: EsignHub) -> None:
+    from sqlalchemy import text
+
+    auth, _reservation, _digest_, request = _requested(esign_hub)
+    with esign_hub.engine.begin() as connection:  # as if the timeout had passed
+        connection.execute(text("UPDATE esign_transactions SET expires_at = created_at "
+                                "WHERE txn = :t"), {"t": request["txn"]})
+    with esign_hub.client() as browser:
+        link = browser.get(request["consent_url"])
+    assert link.status_code == 410
+    assert _state(esign_hub, auth, request["txn"]) == {
+        "state": "expired", "signer_name": "",
+        "message": "The eSign consent was not completed in time; the request expired."}

@@ -17,8 +17,8 @@ shipped): served by uvicorn with TLS on 127.0.0.1 beside the central service.
   page auto-posts to ``responseUrl``. ESP-944 when the holder cancels.
 
 Switches (:class:`EspSwitches`) make it misbehave for the gateway's refusals: sign a CMS
-over another digest, date the response an hour back, or sign the response with a key the
-gateway does not know.
+over another digest, date the response an hour back, sign the response with a key the
+gateway does not know, or issue the one-time certificate under another CA (same name).
 """
 
 from __future__ import annotations
@@ -169,6 +169,7 @@ class EspSwitches:
     other_digest: bool = False  # the CMS signs another digest than the InputHash
     old_timestamp: bool = False  # the response's ts an hour back
     unknown_key: bool = False  # the response signed with a key the gateway does not know
+    other_ca: bool = False  # the one-time certificate issued by a CA the gateway does not know
 
 
 @dataclass
@@ -268,10 +269,13 @@ class TestEsp:
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
         key = _rsa()
-        certificate = _certificate(HOLDER_NAME, key, self.pki.ca, self.pki.ca_key,
-                                   life=dt.timedelta(minutes=30))
+        ca, ca_key = self.pki.ca, self.pki.ca_key
+        if self.switches.other_ca:
+            ca_key = _rsa()
+            ca = _certificate("Test eSign CA 2026", ca_key, None, None, ca=True)
+        certificate = _certificate(HOLDER_NAME, key, ca, ca_key, life=dt.timedelta(minutes=30))
         der = certificate.public_bytes(serialization.Encoding.DER)
-        ca_der = self.pki.ca.public_bytes(serialization.Encoding.DER)
+        ca_der = ca.public_bytes(serialization.Encoding.DER)
         signer = SimpleSigner(
             signing_cert=asn1_x509.Certificate.load(der),
             signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
