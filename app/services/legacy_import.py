@@ -115,6 +115,11 @@ class _Balance:
 def parse_date(value: str) -> dt.date | None:
     """YYYY-MM-DD, or the legacy screens' DD-MM-YYYY / DD/MM/YYYY; None otherwise."""
     text = value.strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return dt.date.fromisoformat(text)  # the usual form, quickly
+        except ValueError:
+            return None
     for pattern in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
         try:
             return dt.datetime.strptime(text, pattern).date()
@@ -218,7 +223,7 @@ class LegacyImport:
                ) -> _Certificate | _Balance | str:
         if fields and fields[0].startswith("\x00csv: "):
             return f"not CSV ({fields[0].removeprefix(chr(0) + 'csv: ')})"
-        if any(_SURROGATE.search(f) for f in fields):
+        if _SURROGATE.search("".join(fields)):
             return "not UTF-8 text (an encoding error): export the file in UTF-8"
         if len(fields) != len(names):
             return f"{len(fields)} fields where the header names {len(names)}"
@@ -367,8 +372,8 @@ class LegacyImport:
                 report.already_certificates += 1
             else:
                 new.append({**certificate.values, "imported_at": now})
-        if new:
-            session.execute(insert(LegacyCertificate), new)
+        if new:  # a Core insert of the table: one executemany, no ORM bookkeeping
+            session.execute(insert(LegacyCertificate.__table__), new)
             report.new_certificates += len(new)
         for balance in balances:
             opened = session.scalar(select(WalletEntry.id).where(
