@@ -78,6 +78,7 @@ class OfficeInfo:
     code: str
     name: str
     place: str
+    overdue_limit_hours: int = 48  # offices.overdue_limit_hours (revision 0012)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ class ApplicationDetail:
     warnings: tuple[str, ...] = ()
     # a back-to-back application: its foreign certificate's goods, draws and balance
     foreign_balance: ForeignBalanceView | None = None
+    # the id of each row of ``documents`` (opened with Desk.documents().open(id))
+    document_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,17 +166,21 @@ class OthersApproval:
         return f"{self.number} was approved by {self.approver} on {self.approved_at}"
 
 
-def open_central(config: Config, progress: Callable[[str], None] | None = None) -> Engine:
-    """The central store's engine; on first start of the embedded demo, create the demo."""
+def open_central(config: Config, progress: Callable[[str], None] | None = None, *,
+                 prepare_token: bool = True) -> Engine:
+    """The central store's engine; on first start of the embedded demo, create the demo
+    (and its signing token, unless ``prepare_token`` is False: the desk window prepares
+    it in the background behind the sign-in)."""
     if config.is_embedded and not config.demo_store_path.exists():
         from app.signing.demo_token import prepare_demo_signing
         from app.store.demo import create_demo_store
 
         log.info("creating the embedded demo store at %s", config.demo_store_path)
         engine = create_demo_store(config.demo_store_path, progress=progress)
-        if progress:
-            progress("Preparing the demo signing token…")
-        prepare_demo_signing(config, engine)
+        if prepare_token:
+            if progress:
+                progress("Preparing the demo signing token…")
+            prepare_demo_signing(config, engine)
         return engine
     engine = central_engine(config)
     if config.is_embedded:
@@ -187,10 +194,12 @@ def open_central(config: Config, progress: Callable[[str], None] | None = None) 
 def _upgrade_demo(engine: Engine, progress: Callable[[str], None] | None) -> None:
     """The embedded demo is this release's own store: one made by an older release is
     brought to this release's schema (no administrator to ask)."""
-    from app.store.schema import current_revision, head_revision, upgrade
+    from app.store.schema import current_revision, head_revision, quick_head_revision, upgrade
 
     with engine.connect() as connection:
         revision = current_revision(connection)
+    if revision is not None and revision == quick_head_revision():
+        return  # up to date: known without loading Alembic's scripts (a start-up's 0.2 s)
     if revision is not None and revision != head_revision():
         log.info("upgrading the demo store from %s", revision)
         if progress:
@@ -246,6 +255,13 @@ class Desk:
 
         return DscService(self.central(), self.config, self._officer_id())
 
+    def documents(self) -> Any:
+        """Supporting documents: metadata from this desk's store, bytes from the central
+        store on demand (``app.services.documents``)."""
+        from app.services.documents import SupportingDocuments
+
+        return SupportingDocuments(self.engine, self.central)
+
     def verifier(self) -> Any:
         """Verification; offline, it still checks the signature and a sealed QR code
         against the cached seal trust list (what needs the store says it was not checked)."""
@@ -271,6 +287,18 @@ class Desk:
                 "with 'origin-desk admin' where central_url is the database "
                 "(postgresql+psycopg://...) and you have an administrator's login.")
         return AgencyAdmin(engine, self._officer_id())
+
+    def dashboard(self) -> Any:
+        """The signed-in user's dashboard from this desk's own store (the central store on
+        the embedded desk, the synced copy otherwise: app/services/dashboard.py)."""
+        from app.services.dashboard import load_dashboard
+
+        return load_dashboard(self.engine, self._officer_id())
+
+    def trade_events(self) -> Any:
+        """The agency's trade events on the central store, as the signed-in user (its
+        administrators write them; everyone reads them on the dashboard)."""
+        return self.central().trade_events(self._officer_id())
 
     @property
     def store_label(self) -> str:
@@ -302,12 +330,31 @@ class Desk:
             log.info("signed in: %s (%s)", user.email, user.role)
             return self.user
 
+    def sign_out(self) -> None:
+        """End the signed-in user's session: the central service's session is given back,
+        open token sessions are closed; the store (a synced desk's copy and its outbox of
+        decisions not yet sent) stays as it is."""
+        from app.signing.token_session import close_open_sessions
+
+        email = self.user.email if self.user else None
+        link = self._session_link()
+        if link is not None and hasattr(link, "sign_out"):
+            link.sign_out()
+        closed = close_open_sessions()
+        self.user = None
+        log.info("signed out: %s (%s token session(s) closed)", email, closed)
+
+    def _session_link(self) -> Any:
+        """The central interface holding a session for the user, if any."""
+        return self._central
+
     def my_offices(self) -> list[OfficeInfo]:
         with self.sessions() as session:
             statement = select(Office).order_by(Office.code)
             if self.user is not None and self.user.role == Role.OFFICER:
                 statement = statement.where(Office.code.in_(self.user.office_codes))
-            return [OfficeInfo(o.id, o.code, o.name, o.place) for o in session.scalars(statement)]
+            return [OfficeInfo(o.id, o.code, o.name, o.place, o.overdue_limit_hours)
+                    for o in session.scalars(statement)]
 
     # --- the queue -------------------------------------------------------------------------
 
@@ -491,12 +538,13 @@ def _load_application(session: Session, application_id: int) -> Application:
 def _in_lieu_difference(session: Session, app: Application) -> InLieuDifference:
     """The in-lieu application against the application of the certificate it replaces,
     as this desk's store holds it."""
-    from app.models.legacy import is_legacy_certificate, legacy_refusal
+    from app.models.legacy import is_legacy_certificate, is_migrated, legacy_refusal
 
     number = (app.original_certificate_number or "").strip()
     if not number:
         return not_compared("", "The application names no original certificate.")
-    if is_legacy_certificate(number, app.original_certificate_date):
+    if is_legacy_certificate(number, app.original_certificate_date,
+                             migrated=is_migrated(session, number)):
         return not_compared(number, legacy_refusal(number, app.number))
     original_id = session.scalar(select(Certificate.application_id)
                                  .where(Certificate.number == number))
@@ -642,9 +690,11 @@ def _detail(
              "yes" if m.originating else "no", _money(m.value), m.evidence)
             for m in sheet.materials
         ]
+    from app.services.documents import size_text
+
     documents = [
         (d.kind.replace("_", " ") if isinstance(d.kind, str) else str(d.kind), d.file_name,
-         f"{d.size_bytes / 1024:,.0f} KB", _date(d.uploaded_at))
+         size_text(d.size_bytes), _date(d.uploaded_at))
         for d in app.documents
     ]
     entries = [
@@ -662,6 +712,7 @@ def _detail(
         id=app.id, number=app.number, version=app.version, kind=str(app.kind),
         status=str(app.status), office_code=app.office.code, sections=sections, goods=goods,
         cost_sheet=cost_sheet, cost_materials=materials, documents=documents, history=entries,
+        document_ids=tuple(d.id for d in app.documents),
         allowed=allowed, origin_lines=[_origin_line(c) for c in review.lines] if review else [],
         origin_failing=review.failing_text() if review else "",
     )

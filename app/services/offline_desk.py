@@ -56,10 +56,21 @@ class LocalDesk(Desk):
             )
         return link
 
+    def _session_link(self) -> Any:
+        return self.sync.link if self.sync is not None else None
+
     def after_issue(self, application_ids: list[int]) -> None:
         """Bring the issued certificates into the local copy at once."""
         if self.sync is not None and application_ids:
             self.sync.refresh(application_ids)
+
+    def documents(self) -> Any:
+        """As the embedded desk, with the local store's document cache: a document opened
+        once opens again offline."""
+        from app.services.documents import MB, DocumentCache, SupportingDocuments
+
+        cache = DocumentCache(self.local.engine, self.config.document_cache_mb * MB)
+        return SupportingDocuments(self.engine, self.central, cache)
 
     def preview_pdf(self, application_id: int) -> tuple[bytes, int, bool]:
         """As the embedded desk; an issued certificate's signed PDF (not kept in the copy)

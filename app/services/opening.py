@@ -35,13 +35,17 @@ def open_desk(
     officer: str | None = None,
     demo_signing: bool = False,
     prove_dsc: Any = None,
+    defer_demo_token: bool = False,
 ) -> Desk:
     """The desk for ``config``; signed in as ``officer`` (an e-mail) when given.
     ``demo_signing``: give an embedded demo store made before the demo token existed one
     (the window does; commands use whatever token is configured). ``prove_dsc`` signs the
-    central service's sign-in challenge on the officer's token, where the agency asks it."""
+    central service's sign-in challenge on the officer's token, where the agency asks it.
+    ``defer_demo_token``: the embedded demo's signing token is not made here; the caller
+    prepares it (``prepare_demo_signing``) in the background behind the sign-in."""
     if config.is_embedded:
-        desk = _embedded_desk(config, progress, demo_signing)
+        desk = _embedded_desk(config, progress, demo_signing and not defer_demo_token,
+                              prepare_token=not defer_demo_token)
     else:
         desk = _synced_desk(config, ask_password, prove_dsc)
     if officer:
@@ -50,10 +54,10 @@ def open_desk(
 
 
 def _embedded_desk(config: Config, progress: Callable[[str], None] | None,
-                   demo_signing: bool) -> Desk:
+                   demo_signing: bool, *, prepare_token: bool = True) -> Desk:
     from app.services.central import SqlCentral
 
-    engine = open_central(config, progress)
+    engine = open_central(config, progress, prepare_token=prepare_token)
     if demo_signing:  # a demo store made before the signing kit existed gets one now
         from app.signing.demo_token import prepare_demo_signing
 
@@ -62,6 +66,21 @@ def _embedded_desk(config: Config, progress: Callable[[str], None] | None,
 
     # the demo's agency seal seals QR payloads at reservation, as the central service does
     return Desk(engine, config, central=SqlCentral(engine, config, sealer=demo_sealer(config)))
+
+
+def prepare_embedded_signing(desk: Desk) -> Any:
+    """The embedded demo's signing token, CA, DSC registrations and seal, made when missing
+    (seconds on a first start: the window runs this in the background behind the sign-in,
+    see ``open_desk(defer_demo_token=True)``); then the desk's central store seals QR
+    payloads with the demo seal. Returns the DemoSigning (None without SoftHSM2)."""
+    from app.signing.demo_seal import demo_sealer
+    from app.signing.demo_token import prepare_demo_signing
+
+    prepared = prepare_demo_signing(desk.config, desk.engine)
+    central = desk.central()
+    if getattr(central, "sealer", False) is None:  # the seal did not exist when it opened
+        central.sealer = demo_sealer(desk.config)
+    return prepared
 
 
 def _synced_desk(config: Config, ask_password: AskPassword | None,

@@ -31,6 +31,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,33 @@ def prepare_demo_signing(config: Any, engine: Any, *, reset: bool = False) -> De
     seal_config = prepare_demo_seal(config, engine, module)
     return DemoSigning(directory, conf, module, DEMO_TOKEN_LABEL, officers, created,
                        seal_config)
+
+
+# set while nobody prepares the demo token; the desk window prepares it in the background
+# behind the sign-in (begin_background_preparation), and signing waits for it
+_prepared = threading.Event()
+_prepared.set()
+
+
+def begin_background_preparation() -> None:
+    """The demo token is being prepared in the background: signing must wait for it."""
+    _prepared.clear()
+
+
+def end_background_preparation() -> None:
+    """The background preparation is over (done or failed): signing may go on."""
+    _prepared.set()
+
+
+def demo_token_preparing() -> bool:
+    """True while the demo token is prepared in the background."""
+    return not _prepared.is_set()
+
+
+def wait_for_demo_token(timeout: float | None = None) -> bool:
+    """Wait until a background preparation of the demo token is over (at once when none
+    runs); False when ``timeout`` seconds passed first."""
+    return _prepared.wait(timeout)
 
 
 def activate_demo_token(config: Any) -> bool:

@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,6 +66,19 @@ BYTES_RESERVED = 16384
 BYTES_RESERVED_LTA = 32768
 NETWORK_TIMEOUT_SECONDS = 10
 _BACKGROUNDS_KEPT = 16  # appearance images kept encoded per session
+
+# the sessions open now (a sign-out closes them: close_open_sessions)
+_open_sessions: weakref.WeakSet[TokenSession] = weakref.WeakSet()
+
+
+def close_open_sessions() -> int:
+    """Close every token session still open in this process (a sign-out: the officer's
+    logged-in sessions end with it); how many were closed."""
+    sessions = [s for s in list(_open_sessions) if not s.closed]
+    for session in sessions:
+        session.close()
+    return len(sessions)
+
 
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 
@@ -305,6 +319,7 @@ class TokenSession:
         self._signer: Any = None
         self._broken: TokenError | None = None
         self._closed = False
+        _open_sessions.add(self)
         self._image_cache: tuple[bytes, Any] | None = None
         # per distinct appearance PNG (one per form layout): the encoded background image
         self._backgrounds: dict[bytes, Any] = {}

@@ -19,7 +19,7 @@ from app.config import Config, ConfigError, load_config
 from app.errors import UserFacingError
 from app.services.queue_rows import Col
 from app.views.main_window import DeskWindow
-from app.views.tasks import TaskProgress, run_task, wait_for_tasks
+from app.views.tasks import run_task, wait_for_tasks
 
 if TYPE_CHECKING:
     from app.services.desk import Desk, OfficerInfo
@@ -44,8 +44,9 @@ def _open_desk(
         from app.services.dsc_proof import token_prover
 
         prove_dsc = token_prover(config, ask_pin)  # asked only where the agency wants it
+    # the demo's signing token is prepared in the background behind the sign-in (DeskSession)
     return open_desk(config, progress, ask_password, officer=officer, demo_signing=True,
-                     prove_dsc=prove_dsc)
+                     prove_dsc=prove_dsc, defer_demo_token=True)
 
 
 def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
@@ -72,42 +73,21 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
         app.exit(2)
 
     def opened(desk: Desk) -> None:
-        if desk.user is not None:  # signed in on the worker (--officer)
-            signed_in(desk)
-            return
-        from app.views.sign_in import SignInFlow
+        from app.views.session import DeskSession
 
-        flow = SignInFlow(desk, window)
-        flow.progress.connect(window.show_progress)
-        flow.signed_in.connect(lambda _user: signed_in(desk))
-        flow.failed.connect(lambda exc: fail("sign in", exc))
-        flow.cancelled.connect(app.quit)
-        state["sign_in"] = flow
+        session = DeskSession(window, desk, prepare_token=config.is_embedded,
+                              choose=_screenshot_officer if screenshot else None)
+        session.failed.connect(fail)
+        session.finished.connect(app.exit)
+        if not screenshot:  # the dashboard is the first page after sign-in
+            from app.views.dashboard import show_dashboard_page
+
+            session.signed_in.connect(lambda _user: show_dashboard_page(window))
         if screenshot:
-            flow.start_as(_screenshot_officer)
-        else:
-            flow.start()
-
-    def signed_in(desk: Desk) -> None:
-        if desk.user is not None and desk.user.role == "administrator":
-            from app.views.admin_window import open_admin_window
-
-            window.show_progress(TaskProgress("Opening the administration…"))
-
-            def admin_shown(admin_window: object) -> None:
-                state["admin_window"] = admin_window  # keep a reference
-                window.close()
-
-            open_admin_window(desk, on_open=admin_shown,
-                              on_error=lambda exc: fail("administration", exc))
-            return
-        from app.views.sync_ui import install_sync_ui
-
-        window.attach(desk)
-        install_sync_ui(window, desk)
-        window.reload_queue()
-        if screenshot:
-            window.queue_loaded.connect(lambda: _select_first_and_shoot(window, screenshot))
+            session.signed_in.connect(lambda _user: window.queue_loaded.connect(
+                lambda: _select_first_and_shoot(window, screenshot)))
+        state["session"] = session
+        session.begin()
 
     prompter = pin_prompter = None
     if not config.is_embedded:

@@ -3,6 +3,7 @@ the DSC, verify a certificate PDF. ``install_issue_actions(window)`` adds them."
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -17,6 +18,8 @@ from app.views.tasks import run_task
 if TYPE_CHECKING:
     from app.views.main_window import DeskWindow
 
+log = logging.getLogger(__name__)
+
 
 def install_issue_actions(window: DeskWindow) -> None:
     window.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -25,6 +28,14 @@ def install_issue_actions(window: DeskWindow) -> None:
     issue.setShortcut(QKeySequence("Ctrl+I"))
     issue.triggered.connect(lambda: issue_selected(window))
     menu.addAction(issue)
+    # Aadhaar eSign beside the token: shown once the central service says it offers it
+    esign = QAction("Sign with Aadhaar &eSign…", window)
+    esign.setToolTip("Sign and issue the selected approved application with Aadhaar eSign "
+                     "(consent and OTP in the browser)")
+    esign.triggered.connect(lambda: esign_selected(window))
+    esign.setVisible(False)
+    window.esign_action = esign  # type: ignore[attr-defined]
+    menu.addAction(esign)
     cancel = QAction("&Cancel certificate…", window)
     cancel.setToolTip("Cancel the certificate of the selected issued application, with a "
                       "reason; cancelled on the day it was issued, the fee is refunded")
@@ -44,12 +55,20 @@ def install_issue_actions(window: DeskWindow) -> None:
     button.setToolTip("Sign and issue the selected approved applications — Ctrl+I")
     button.clicked.connect(lambda: issue_selected(window))
     window.issue_button = button  # type: ignore[attr-defined]
+    esign_button = QPushButton("eSign…")
+    esign_button.setToolTip("Sign and issue the selected approved application with Aadhaar "
+                            "eSign instead of the token")
+    esign_button.clicked.connect(lambda: esign_selected(window))
+    esign_button.setVisible(False)
+    window.esign_button = esign_button  # type: ignore[attr-defined]
+    window.esign_offer = None  # type: ignore[attr-defined]
     anchor = window.buttons[next(iter(window.buttons))]
     row = anchor.parentWidget().layout()
     for i in range(row.count()):  # the actions row: put "Issue…" after the workflow buttons
         inner = row.itemAt(i).layout()
         if inner is not None and inner.indexOf(anchor) >= 0:
             inner.insertWidget(len(window.buttons), button)
+            inner.insertWidget(len(window.buttons) + 1, esign_button)
             break
 
 
@@ -106,6 +125,9 @@ class ConfirmedIssuer:
         self.config = getattr(issuer, "config", None)
 
     def run_batch(self, application_ids: list[int], ask_pin: Any, **kwargs: Any) -> Any:
+        from app.signing.demo_token import wait_for_demo_token
+
+        wait_for_demo_token()  # the demo token prepared behind the sign-in: ready first
         self.issuer.check_wallet(application_ids)  # a refusal before any question
         others = self.desk.approvals_by_others(list(application_ids))
         if others and not self.confirm.ask(others):
@@ -137,9 +159,14 @@ def issue_selected(window: DeskWindow) -> Any:
     dialog = start_issue_batch(window, ConfirmedIssuer(issuer, desk, confirm), ids, numbers)
     confirm.setParent(dialog)  # the question lives as long as its batch
     dialog.confirm = confirm  # type: ignore[attr-defined]
+    from app.signing.demo_token import demo_token_preparing
+
+    if demo_token_preparing():  # the PIN is asked once the token is there
+        dialog.status.setText("Preparing the demo signing token… The PIN is asked as soon "
+                              "as it is ready.")
     if skipped:
         dialog.status.setText(f"{skipped} selected application(s) are not approved and are "
-                              "left out. Waiting for the token PIN…")
+                              "left out. " + dialog.status.text())
 
     def refreshed(update: QueueUpdate) -> None:
         window.apply_queue_update(update)
@@ -151,6 +178,69 @@ def issue_selected(window: DeskWindow) -> Any:
         run_task(lambda: queue_update(desk, ids), refreshed, window.show_error, owner=window)
 
     dialog.finished_batch.connect(finished)
+    return dialog
+
+
+def refresh_esign_offer(window: DeskWindow) -> Any:
+    """Show "Sign with Aadhaar eSign" when the desk's central store offers it (asked on a
+    worker: the central service answers; the demo and a PostgreSQL store never offer it)."""
+    from app.services.esign_issuing import NOT_OFFERED, esign_offer_of
+
+    def show(offer: Any) -> None:
+        window.esign_offer = offer  # type: ignore[attr-defined]
+        window.esign_action.setVisible(bool(offer.available))  # type: ignore[attr-defined]
+        window.esign_button.setVisible(bool(offer.available))  # type: ignore[attr-defined]
+
+    show(NOT_OFFERED)
+    desk = window.desk
+    if desk is None or desk.user is None:
+        return None
+
+    def ask() -> Any:
+        try:
+            return esign_offer_of(desk.central())
+        except UserFacingError as exc:  # offline, signed out: not offered now
+            log.info("eSign not offered: %s", exc)
+            return NOT_OFFERED
+
+    return run_task(ask, show, lambda exc: show(NOT_OFFERED), owner=window)
+
+
+def esign_selected(window: DeskWindow) -> Any:
+    """Sign and issue the one selected approved application with Aadhaar eSign."""
+    from app.services.esign_issuing import EsignIssuer
+    from app.views.esign_dialog import EsignDialog
+    from app.views.main_window import QueueUpdate, queue_update
+
+    desk = window.desk
+    offer = getattr(window, "esign_offer", None)
+    if desk is None or desk.user is None or offer is None or not offer.available:
+        return None
+    ids, numbers, _skipped = selected_approved(window)
+    if len(ids) != 1:
+        window.show_error(UserFacingError(
+            "Aadhaar eSign signs one certificate at a time: select one approved application."))
+        return None
+    window.hide_message()
+    try:
+        issuer = desk.issuer()  # offline: says so here
+    except UserFacingError as exc:
+        window.show_error(exc)
+        return None
+    [app_id] = ids
+    dialog = EsignDialog(EsignIssuer(issuer), app_id, numbers[app_id], offer.esp, window)
+
+    def refreshed(update: QueueUpdate) -> None:
+        window.apply_queue_update(update)
+        current = window.selected_row()
+        if current is not None:
+            window.load_detail(current[Col.ID])
+
+    dialog.finished_issue.connect(
+        lambda _outcome: run_task(lambda: queue_update(desk, [app_id]), refreshed,
+                                  window.show_error, owner=window))
+    dialog.show()
+    dialog.start()
     return dialog
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPaintEvent, QShortcut, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -86,6 +86,7 @@ class DeskWindow(QMainWindow):
     detail_loaded = Signal()
     action_finished = Signal(str)
     preview_loaded = Signal()
+    queue_updated = Signal()  # rows changed by an action or an issue batch (the dashboard)
 
     def __init__(self, desk: Desk | None = None, parent: QWidget | None = None) -> None:
         """The window can be shown before the store is open (``desk`` None); ``attach``
@@ -274,6 +275,18 @@ class DeskWindow(QMainWindow):
         from app.views.exporter_view import install_exporter_action
 
         install_exporter_action(self)
+        # the pages Dashboard (Ctrl+1, the first after sign-in) and Queue (Ctrl+2)
+        from app.views.dashboard import install_dashboard
+
+        install_dashboard(self)
+        # File (sign out, switch user, quit) and Help (about, diagnostics); a DeskSession
+        # runs them (app.views.session); the window's layout as it was left last time
+        from app.views.session import SessionMenu
+        from app.views.window_state import restore_desk_window
+
+        self.session_menu = SessionMenu(self)
+        self.quit_guard: Callable[[], None] | None = None  # set by the DeskSession
+        self.restored_layout = restore_desk_window(self)
         if desk is not None:
             self.attach(desk)
 
@@ -286,6 +299,9 @@ class DeskWindow(QMainWindow):
         self.model.waiting_limit_hours = desk.config.waiting_limit_hours
         self._update_status_bar()
         self._load_offices()
+        from app.views.issue_actions import refresh_esign_offer
+
+        refresh_esign_offer(self)  # "Sign with Aadhaar eSign" where the service offers it
 
     @property
     def detail(self) -> DetailPanel:
@@ -301,6 +317,13 @@ class DeskWindow(QMainWindow):
             from app.views.exporter_view import open_exporter_view
 
             detail.exporter_requested.connect(lambda i: open_exporter_view(self, i))
+
+            def show_document(document_id: int, name: str) -> None:
+                from app.views.document_viewer import open_document  # QtPdf: on first use
+
+                open_document(self, document_id, name)
+
+            detail.document_requested.connect(show_document)
             index = self._right_layout.indexOf(self._detail_placeholder)
             self._right_layout.insertWidget(index, detail, 1)
             self._right_layout.removeWidget(self._detail_placeholder)
@@ -320,7 +343,48 @@ class DeskWindow(QMainWindow):
             self._detail_scheduled = True  # the frame is on screen: now the detail panel
             QTimer.singleShot(0, lambda: self.detail)
 
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Closing the window is Quit: the session asks first when work is pending."""
+        if self.quit_guard is not None:
+            event.ignore()
+            self.quit_guard()
+            return
+        from app.views.window_state import save_desk_window
+
+        save_desk_window(self)
+        super().closeEvent(event)
+
+    def detach(self) -> None:
+        """Signed out: the window forgets the desk's user and shows nothing of theirs."""
+        for task in (self._queue_task, self._detail_task, self._preview_task):
+            if task is not None:
+                task.cancel()
+        self._queue_task = self._detail_task = self._preview_task = None
+        self._detail_request += 1  # a detail still on its way is not shown
+        self.desk = None
+        self._previewed = None
+        self._store_text = ""
+        self.model.set_pending(set())
+        self.model.set_rows([])
+        if self._detail is not None:
+            self.detail.clear()
+        self._enable_actions(frozenset())
+        from app.views.issue_actions import refresh_esign_offer
+
+        refresh_esign_offer(self)  # hidden: nobody signed in
+        self.hide_message()
+        self.office_combo.blockSignals(True)
+        self.office_combo.clear()
+        self.office_combo.blockSignals(False)
+        self.setWindowTitle("Origin Desk")
+        self.user_label.setText("  not signed in  ")
+        self.office_label.clear()
+        self.store_label.clear()
+        self.count_label.setText("Signed out.")
+
     def _size_panes(self) -> None:
+        if self.restored_layout.get("splitter"):
+            return  # as the officer left it
         width = max(self.splitter.width(), 900)  # 45 %: the goods table's columns fit
         self.splitter.setSizes([int(width * 0.55), int(width * 0.45)])
 
@@ -350,6 +414,7 @@ class DeskWindow(QMainWindow):
             self.reload_queue()
 
     def _fill_offices(self, offices: list[OfficeInfo]) -> None:
+        self.model.set_office_limits({o.code: o.overdue_limit_hours for o in offices})
         self.office_combo.blockSignals(True)
         self.office_combo.clear()
         if len(offices) > 1:
@@ -570,6 +635,7 @@ class DeskWindow(QMainWindow):
         self._store_text = update.store_label
         self._refresh_counts()
         self._update_status_bar()
+        self.queue_updated.emit()
 
     def _escape_search(self) -> None:
         if self.search.text():
