@@ -112,9 +112,20 @@ def _run_gui(args: argparse.Namespace) -> int:
         from app.self_test import run_self_test
 
         return run_self_test()
+    open_file = None
+    if args.open:
+        from pathlib import Path
+
+        from app.errors import UserFacingError
+
+        path = Path(args.open).expanduser()
+        if not path.is_file():
+            raise UserFacingError(f"{args.open}: no such file to open (--open takes a "
+                                  "certificate PDF)")
+        open_file = str(path.resolve())
     from app.views.application import run_gui
 
-    return run_gui(officer=args.officer, screenshot=args.screenshot)
+    return run_gui(officer=args.officer, screenshot=args.screenshot, open_file=open_file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,7 +49,8 @@ def _open_desk(
                      prove_dsc=prove_dsc, defer_demo_token=True)
 
 
-def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
+def run_gui(officer: str | None = None, screenshot: str | None = None,
+            open_file: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Origin Desk")
     app.setOrganizationName("Origin Desk")
@@ -59,10 +60,32 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
         QMessageBox.critical(None, "Origin Desk — settings", str(exc))
         return 2
 
+    instance = None
+    if not screenshot:  # one desk per user: a second start hands its request over
+        from app.views.single_instance import SingleInstance, request_for
+
+        instance = SingleInstance(config.data_dir)
+        if not instance.acquire():
+            if SingleInstance.forward(instance.name, request_for(open_file)):
+                log.info("a desk already runs for this user: it was handed the request")
+                print("Origin Desk is already running: its window was brought forward"
+                      + (" with the PDF." if open_file else "."))
+                return 0
+            QMessageBox.warning(None, "Origin Desk", (
+                "Origin Desk is already running for this user but does not answer. Close "
+                "it (or end its process), then start Origin Desk again."))
+            return 2
+
     window = DeskWindow()
+    from app.views.open_requests import OpenRequests
+
+    requests = OpenRequests(window)
+    if instance is not None:
+        instance.requested.connect(requests.handle)
     for hook in WINDOW_SHOWN_HOOKS:  # before show(), so that a hook sees the first paint
         hook(window)
     window.show()
+    requests.open_file(open_file)  # verified as soon as the store is open
 
     state: dict[str, object] = {}
 
@@ -74,6 +97,8 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
 
     def opened(desk: Desk) -> None:
         from app.views.session import DeskSession
+
+        requests.desk_opened(desk)
 
         session = DeskSession(window, desk, prepare_token=config.is_embedded,
                               choose=_screenshot_officer if screenshot else None)
@@ -107,6 +132,8 @@ def run_gui(officer: str | None = None, screenshot: str | None = None) -> int:
     )
     code = app.exec()
     wait_for_tasks()
+    if instance is not None:
+        instance.release()
     return code
 
 
