@@ -155,6 +155,8 @@ async def record(request: Request, officer: CurrentOfficer) -> Response:
     reservation = wire.reservation_from_wire(body.get("reservation"))
     pdf = wire.unb64(body.get("pdf"), "pdf")
     fingerprint = wire.text(body.get("signer_fingerprint"), "signer_fingerprint", limit=64)
+    # signed with Aadhaar eSign through this service's gateway (app/hub/esign.py)
+    esign_txn = wire.text(body.get("esign_txn"), "esign_txn", optional=True, limit=50)
     hub = hub_of(request)
 
     def work() -> Any:
@@ -166,7 +168,8 @@ async def record(request: Request, officer: CurrentOfficer) -> Response:
             raise NotFound(f"Certificate number {reservation.number} is not reserved.")
         issued_at, issue_date = issue_moment(_aware(reserved_at))
         trusted = replace(reservation, issued_at=issued_at, issue_date=issue_date)
-        return hub.central.record(officer.user_id, trusted, pdf, fingerprint)  # type: ignore[arg-type]
+        return hub.central.record(officer.user_id, trusted, pdf, fingerprint,  # type: ignore[arg-type]
+                                  esign_txn=esign_txn)
 
     recorded = await _as(officer, work)
     hub.metrics.issued.inc()
@@ -261,6 +264,34 @@ async def certificate_pdf(number: str, request: Request, officer: CurrentOfficer
     return Response(pdf, media_type="application/pdf")
 
 
+@router.get("/documents/{document_id}/content",
+            summary="The bytes of a supporting document of an application in your offices")
+async def document_content(document_id: int, request: Request,
+                           officer: CurrentOfficer) -> Response:
+    from app.models import SupportingDocument
+
+    hub = hub_of(request)
+
+    def work() -> bytes | None:
+        served = set(_info(request, officer).office_ids)
+        with hub.central.sessions() as session:  # acting as the officer: RLS binds too
+            office = session.scalar(
+                select(Application.office_id)
+                .join(SupportingDocument, SupportingDocument.application_id == Application.id)
+                .where(SupportingDocument.id == document_id))
+        if office is None or office not in served:
+            return None
+        return hub.central.document_content(document_id)
+
+    content = await _as(officer, work)
+    if content is None:
+        raise NotFound(f"No supporting document #{document_id} in your offices.")
+    # bytes as stored: the desk checks them against the row's SHA-256 and sniffs them
+    return Response(content, media_type="application/octet-stream",
+                    headers={"Content-Disposition": "attachment",
+                             "X-Content-Type-Options": "nosniff"})
+
+
 @router.get("/certificates/status", summary="A certificate's status by number or digest")
 async def certificate_status(request: Request, officer: CurrentOfficer,
                              number: str | None = None, sha256: str | None = None) -> Response:
@@ -347,3 +378,45 @@ async def verification_material(request: Request, officer: CurrentOfficer) -> Re
                           for k, c in material.key_directory.items()},
         "signers": material.signers,
     })
+
+
+# --- trade events (app/services/trade_events.py): the agency's administrators write, its
+# officers read (they reach a desk in the pull as well); PostgreSQL's guard checks again
+
+
+def _trade_events(request: Request, officer: Officer) -> Any:
+    from app.services.trade_events import TradeEventBook
+
+    return TradeEventBook(hub_of(request).central.engine, officer.user_id)
+
+
+@router.get("/trade-events", summary="The agency's trade events")
+async def trade_events(request: Request, officer: CurrentOfficer) -> Response:
+    rows = await _as(officer, lambda: _trade_events(request, officer).list())
+    return _answer({"events": [r.to_json() for r in rows]})
+
+
+@router.post("/trade-events", summary="Add a trade event (administrators)")
+async def add_trade_event(request: Request, officer: CurrentOfficer) -> Response:
+    from app.services.trade_events import data_from_json
+
+    data = data_from_json(await _json(request))
+    row = await _as(officer, lambda: _trade_events(request, officer).add(data))
+    return _answer({"event": row.to_json()})
+
+
+@router.post("/trade-events/{event_id}", summary="Change a trade event (administrators)")
+async def change_trade_event(event_id: int, request: Request,
+                             officer: CurrentOfficer) -> Response:
+    from app.services.trade_events import data_from_json
+
+    data = data_from_json(await _json(request))
+    row = await _as(officer, lambda: _trade_events(request, officer).update(event_id, data))
+    return _answer({"event": row.to_json()})
+
+
+@router.post("/trade-events/{event_id}/remove", summary="Remove a trade event (administrators)")
+async def remove_trade_event(event_id: int, request: Request,
+                             officer: CurrentOfficer) -> Response:
+    row = await _as(officer, lambda: _trade_events(request, officer).remove(event_id))
+    return _answer({"event": row.to_json()})

@@ -115,7 +115,8 @@ class OfficeForm:
     ewallet_enabled: bool = True
     merchant_id: str = ""
     checksum_key: str | None = None
-    overdue_limit_hours: int | str = 48  # whole hours, 1 to 720
+    overdue_limit_hours: int | str | None = None  # whole hours, 1 to 720; None: as it is
+    # (a new office: 48)
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,10 @@ class AgencyAdmin:
             ("contact_email", lambda: check_contact_email(form.contact_email)),
             ("contact_phone", lambda: check_contact_phone(form.contact_phone)),
             ("merchant_id", lambda: check_merchant_id(form.merchant_id)),
-            ("overdue_limit_hours", lambda: check_overdue_limit(form.overdue_limit_hours)),
         ]
+        if form.overdue_limit_hours is not None:
+            checks.append(("overdue_limit_hours",
+                           lambda: check_overdue_limit(form.overdue_limit_hours or "")))
         if is_new:
             checks.insert(0, ("code", lambda: check_office_code(form.code)))
         if is_new or form.checksum_key is not None:
@@ -275,7 +278,8 @@ class AgencyAdmin:
                 address=form.address, contact_email=form.contact_email,
                 contact_phone=form.contact_phone, ewallet_enabled=form.ewallet_enabled,
                 merchant_id=form.merchant_id, checksum_key=form.checksum_key or "",
-                overdue_limit_hours=check_overdue_limit(form.overdue_limit_hours),
+                overdue_limit_hours=check_overdue_limit(
+                    48 if form.overdue_limit_hours is None else form.overdue_limit_hours),
             )
             session.add(office)
             session.flush()
@@ -292,7 +296,10 @@ class AgencyAdmin:
             raise OfficeFormError(errors)
         values = {f.name: getattr(form, f.name) for f in fields(OfficeForm)}
         values.pop("code")
-        values["overdue_limit_hours"] = check_overdue_limit(form.overdue_limit_hours)
+        if form.overdue_limit_hours is None:
+            values.pop("overdue_limit_hours")
+        else:
+            values["overdue_limit_hours"] = check_overdue_limit(form.overdue_limit_hours)
         if form.checksum_key is None:
             values.pop("checksum_key")
         self._change_office(office_id, values, "office.edit")

@@ -44,6 +44,7 @@ from app.store.link import (
 )
 
 if TYPE_CHECKING:
+    from app.services.esign_issuing import EsignOffer, EsignRequest, EsignState
     from app.services.wallet import OfficeCharge
     from app.signing.seal import Sealer
 
@@ -97,13 +98,23 @@ class CentralLink(SyncLink, Protocol):
     def reserve(self, user_id: int, application_id: int, desk_session: str) -> Reservation: ...
 
     def record(self, user_id: int, reservation: Reservation, pdf: bytes,
-               signer_fingerprint: str) -> RecordedIssue: ...
+               signer_fingerprint: str, *, esign_txn: str | None = None) -> RecordedIssue:
+        """Record the signed certificate; ``esign_txn``: signed with Aadhaar eSign in that
+        gateway transaction (the store then accepts its one-time certificate, once)."""
+        ...
 
     def release(self, user_id: int, number: str, reason: str) -> None: ...
 
     def release_abandoned(self, user_id: int, desk_sessions: Sequence[str]) -> list[str]: ...
 
     def certificate_pdf(self, number: str) -> bytes | None: ...
+
+    def document_content(self, document_id: int) -> bytes | None:
+        """The bytes of a supporting document of an application the user may see (None:
+        no such document, or not theirs: row-level security and the service decide). A
+        pull carries documents' metadata only; the desk fetches and caches the bytes
+        when the officer opens one (``app.services.documents``)."""
+        ...
 
     def wallet_charges(self, user_id: int, application_ids: Sequence[int]) -> list[OfficeCharge]:
         """What issuing ``application_ids`` would debit from each office's e-wallet, with the
@@ -124,6 +135,19 @@ class CentralLink(SyncLink, Protocol):
         digest recorded at issue. ExtensionRefused says why not. Administrators only on
         PostgreSQL and the service."""
         ...
+
+    # --- Aadhaar eSign (the central service's gateway: app/services/esign_issuing.py) -----
+    def esign_offer(self) -> EsignOffer:
+        """Whether eSign is offered (never by the embedded demo or a PostgreSQL store: only
+        the central service is the agency's eSign gateway)."""
+        ...
+
+    def esign_request(self, user_id: int, application_id: int, certificate_number: str,
+                      digest_sha256: str, document_name: str) -> EsignRequest: ...
+
+    def esign_state(self, txn: str) -> EsignState: ...
+
+    def esign_cancel(self, txn: str) -> str: ...
 
     # --- DSC registration ------------------------------------------------------------------
     def registered_fingerprints(self, user_id: int) -> set[str]: ...
@@ -277,16 +301,16 @@ class SqlCentral(SqlCentralLink):
         )
 
     def record(self, user_id: int, reservation: Reservation, pdf: bytes,
-               signer_fingerprint: str) -> RecordedIssue:
+               signer_fingerprint: str, esign_txn: str | None = None) -> RecordedIssue:
         from sqlalchemy.orm.exc import StaleDataError
 
         digest = hashlib.sha256(pdf).hexdigest()
         try:
             if self.uses_functions:
                 return self._run(lambda s: self._record_pg(s, reservation, pdf, digest,
-                                                           signer_fingerprint))
+                                                           signer_fingerprint, esign_txn))
             return self._run(lambda s: central_issuing.record(
-                s, user_id, reservation, pdf, digest, signer_fingerprint))
+                s, user_id, reservation, pdf, digest, signer_fingerprint, esign_txn))
         except StaleDataError:
             raise ConcurrentIssue(
                 f"Application {reservation.application_number} was changed at another desk "
@@ -300,12 +324,15 @@ class SqlCentral(SqlCentralLink):
 
     @staticmethod
     def _record_pg(session: Session, reservation: Reservation, pdf: bytes, digest: str,
-                   fingerprint: str) -> RecordedIssue:
+                   fingerprint: str, esign_txn: str | None = None) -> RecordedIssue:
+        # with an eSign transaction: revision 0014's od_record_issue (seven arguments)
+        esign = ", :txn" if esign_txn is not None else ""
         row = session.execute(
             text("SELECT certificate_id, issued_at, superseded_number FROM "
-                 "od_record_issue(:n, :a, :v, :pdf, :sha, :fp)"),
+                 f"od_record_issue(:n, :a, :v, :pdf, :sha, :fp{esign})"),
             {"n": reservation.number, "a": reservation.application_id,
-             "v": reservation.version, "pdf": pdf, "sha": digest, "fp": fingerprint},
+             "v": reservation.version, "pdf": pdf, "sha": digest, "fp": fingerprint,
+             "txn": esign_txn},
         ).one()
         return RecordedIssue(int(row.certificate_id), row.issued_at, row.superseded_number, digest)
 
@@ -326,9 +353,27 @@ class SqlCentral(SqlCentralLink):
                 text("SELECT * FROM od_release_reservations(:d)"), {"d": d[:64]}).scalars()))
         return voided
 
+    def trade_events(self, user_id: int) -> Any:
+        """The agency's trade events as this user (app/services/trade_events.py)."""
+        from app.services.trade_events import TradeEventBook
+
+        return TradeEventBook(self.engine, user_id)
+
     def certificate_pdf(self, number: str) -> bytes | None:
         return self._run(lambda s: s.scalar(
             select(Certificate.pdf).where(Certificate.number == number)))
+
+    def document_content(self, document_id: int) -> bytes | None:
+        from app.models import SupportingDocument
+
+        return self._run(lambda s: s.scalar(
+            select(SupportingDocument.content).where(SupportingDocument.id == int(document_id))))
+
+    def esign_offer(self) -> EsignOffer:
+        """Not offered: the embedded demo and a desk on PostgreSQL reach no eSign gateway."""
+        from app.services.esign_issuing import NOT_OFFERED
+
+        return NOT_OFFERED
 
     def wallet_charges(self, user_id: int, application_ids: Sequence[int]) -> list[OfficeCharge]:
         from app.services.wallet import office_charges

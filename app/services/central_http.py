@@ -269,10 +269,13 @@ class HttpCentral:
             {"application_id": application_id, "desk_session": desk_session}))
 
     def record(self, user_id: int, reservation: Reservation, pdf: bytes,
-               signer_fingerprint: str) -> RecordedIssue:
-        return wire.recorded_from_wire(self._json("POST", "/desk/v1/record", {
+               signer_fingerprint: str, *, esign_txn: str | None = None) -> RecordedIssue:
+        body: dict[str, Any] = {
             "reservation": wire.reservation_to_wire(reservation), "pdf": wire.b64(pdf),
-            "signer_fingerprint": signer_fingerprint}))
+            "signer_fingerprint": signer_fingerprint}
+        if esign_txn is not None:  # signed with Aadhaar eSign: that transaction's certificate
+            body["esign_txn"] = esign_txn
+        return wire.recorded_from_wire(self._json("POST", "/desk/v1/record", body))
 
     def release(self, user_id: int, number: str, reason: str) -> None:
         self._json("POST", "/desk/v1/release", {"number": number, "reason": reason[:2000]})
@@ -309,12 +312,81 @@ class HttpCentral:
         return CancelledCertificate(str(answer["number"]), str(answer["application_number"]),
                                     None if refund is None else Decimal(str(refund)))
 
+    def trade_events(self, user_id: int) -> Any:
+        """The agency's trade events through the service (administrators write)."""
+        from app.services.trade_events import HttpTradeEvents
+
+        return HttpTradeEvents(self)
+
     def certificate_pdf(self, number: str) -> bytes | None:
         try:
             return self._send("GET", "/desk/v1/certificates/pdf",
                               params={"number": number}).content
         except _NotFound:
             return None
+
+    def document_content(self, document_id: int) -> bytes | None:
+        try:
+            return self._send("GET", f"/desk/v1/documents/{int(document_id)}/content").content
+        except _NotFound:
+            return None
+
+    # --- Aadhaar eSign, through the service's gateway (docs/ESIGN.md) ---------------------------
+
+    def esign_offer(self) -> Any:
+        """Whether the service offers Aadhaar eSign (not offered by a service without the
+        gateway, or one that predates it)."""
+        from app.services.esign_issuing import NOT_OFFERED, EsignOffer
+
+        try:
+            answer = wire.mapping(self._json("GET", "/desk/v1/esign"), "esign")
+        except _NotFound:
+            return NOT_OFFERED
+        return EsignOffer(bool(answer.get("available")), str(answer.get("esp") or ""),
+                          int(answer.get("timeout_seconds") or 0))
+
+    def esign_request(self, user_id: int, application_id: int, certificate_number: str,
+                      digest_sha256: str, document_name: str) -> Any:
+        """Open an eSign transaction for the digest of the certificate being issued."""
+        import datetime as dt
+
+        from app.services.esign_issuing import EsignRequest
+
+        answer = wire.mapping(self._json("POST", "/desk/v1/esign/requests", {
+            "application_id": int(application_id), "certificate_number": certificate_number,
+            "digest_sha256": digest_sha256, "document_name": document_name[:100]}), "esign")
+        try:
+            expires = dt.datetime.fromisoformat(str(answer["expires_at"]).replace("Z", "+00:00"))
+            txn, url = str(answer["txn"]), str(answer["consent_url"])
+        except (KeyError, ValueError):
+            raise CentralUnavailable("The central service answered the eSign request with "
+                                     "something this desk cannot read.") from None
+        if not url.startswith(("https://", "http://")):
+            raise CentralUnavailable("The central service's eSign consent address is not a "
+                                     "web address.")
+        return EsignRequest(txn, url, expires)
+
+    def esign_state(self, txn: str) -> Any:
+        """How the transaction stands (the CMS and one-time certificate once signed)."""
+        from app.services.esign_issuing import EsignFailed, EsignState
+
+        try:
+            answer = wire.mapping(self._json("GET", f"/desk/v1/esign/requests/{_txn(txn)}"),
+                                  "esign")
+        except _NotFound:
+            raise EsignFailed(f"The eSign gateway does not know transaction {txn} (made at "
+                              "another desk or by another officer?).") from None
+        cms, certificate = answer.get("cms"), answer.get("signer_certificate")
+        return EsignState(
+            str(answer.get("state", "")), str(answer.get("message") or ""),
+            wire.unb64(cms, "cms") if cms else None, str(answer.get("signer_name") or ""),
+            wire.unb64(certificate, "signer_certificate") if certificate else None)
+
+    def esign_cancel(self, txn: str) -> str:
+        """Cancel a pending transaction; the state it is in afterwards."""
+        answer = wire.mapping(self._json("POST", f"/desk/v1/esign/requests/{_txn(txn)}/cancel",
+                                         {}), "esign")
+        return str(answer.get("state", ""))
 
     # --- DSC registration -----------------------------------------------------------------------
 
@@ -386,6 +458,14 @@ class _NotFound(UserFacingError):
     pass
 
 
+def _txn(txn: str) -> str:
+    """A transaction id as a path segment (the gateway's ids are URL-safe; anything else is
+    refused here rather than sent)."""
+    if not txn or len(txn) > 100 or not all(c.isalnum() or c in "-_." for c in txn):
+        raise UserFacingError(f"{txn!r} is not an eSign transaction id.")
+    return txn
+
+
 def _refusal(response: httpx.Response) -> UserFacingError:
     try:
         answer = response.json()
@@ -399,6 +479,10 @@ def _refusal(response: httpx.Response) -> UserFacingError:
             message or f"The central service is unavailable ({response.status_code}). Your "
             "work stays on this desk and is sent when it is back.")
     klass = _KINDS.get(kind, UserFacingError)
+    if kind in ("TradeEventRefused", "TradeEventInvalid"):  # app.services.trade_events
+        from app.services import trade_events
+
+        klass = getattr(trade_events, kind)
     return klass(message or f"The central service refused the request ({response.status_code}).")
 
 

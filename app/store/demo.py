@@ -16,6 +16,7 @@ triggers and take the seed's ``change_seq`` numbering up.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import random
@@ -178,6 +179,7 @@ def create_demo_store(
     from app.store.demo_foreign import seed_foreign_certificates
 
     seed_foreign_certificates(engine, today)  # revision 0010's tables: after the upgrade
+    set_overdue_limits(engine)  # revision 0012's column
     engine.dispose()
     tmp.rename(path)  # a half-seeded store never takes the demo's name
     log.info("demo store created at %s with %d applications", path, applications)
@@ -207,6 +209,41 @@ def seed_demo(
                 connection.execute(insert(table), values)
 
 
+# each office's overdue limit (offices.overdue_limit_hours, revision 0012): Mumbai's port
+# desk promises a decision within a day and a half
+OVERDUE_LIMITS = {"MUM": 36, "DEL": 48, "CHE": 48}
+
+
+def realistic_wait(drawn: dt.timedelta) -> dt.timedelta:
+    """How long an application has waited on its office, from the seed's draw (20 minutes
+    to 36 hours for seven in ten, up to 14 days for the rest), in the same order: three
+    in four arrived in the last six hours, most others within a day and a half, one in
+    fifty is days old (overdue)."""
+    hours = drawn.total_seconds() / 3600
+    low, mid, high = 1 / 3, 36.0, 14 * 24.0
+    if hours <= mid:  # the draw's quantile
+        q = 0.7 * (max(hours, low) - low) / (mid - low)
+    else:
+        q = 0.7 + 0.3 * (min(hours, high) - mid) / (high - mid)
+    if q < 0.75:
+        wait = 1 / 6 + q / 0.75 * (6 - 1 / 6)
+    elif q < 0.98:
+        wait = 6 + (q - 0.75) / 0.23 * 30
+    else:
+        wait = 50 + (q - 0.98) / 0.02 * (6 * 24 - 50)
+    return dt.timedelta(minutes=round(wait * 60))
+
+
+def set_overdue_limits(engine: Engine) -> None:
+    """The demo offices' limits (after revision 0012 gave offices the column)."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        for code, hours in OVERDUE_LIMITS.items():
+            connection.execute(text("UPDATE offices SET overdue_limit_hours = :h "
+                                    "WHERE code = :c"), {"h": hours, "c": code})
+
+
 def _money(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -227,6 +264,7 @@ class DemoSeed:
             self.now = dt.datetime.combine(today, dt.time(10, 0), tzinfo=dt.UTC)
         self.today = self.now.date()
         self.seq = 0
+        self.papers: Any = None  # the demo's document maker, made on first use
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -398,6 +436,15 @@ class DemoSeed:
             submitted = self.now - dt.timedelta(
                 minutes=rng.randint(20, 36 * 60) if recent else rng.randint(36 * 60, 14 * 24 * 60)
             )
+            # realistic times (issue 13): those waiting on the office mostly a few hours, a
+            # handful past their office's limit (the drawn wait mapped onto that, in the
+            # same order); decided ones over the last month (a generator of the
+            # application's own: the seed's other draws stay as they were)
+            if status in (S.SUBMITTED, S.UNDER_SCRUTINY, S.APPROVED):
+                submitted = self.now - realistic_wait(self.now - submitted)
+            elif status != S.RESUBMITTED:
+                pace = random.Random(app_id * 1_000_003 + 7)
+                submitted = self.now - dt.timedelta(minutes=pace.randint(60, 29 * 24 * 60))
             mode = rng.choices(["sea", "air", "road"], weights=[70, 25, 5])[0]
             loading_options = cat["ports_of_loading"][office_code]
             if mode not in loading_options:
@@ -476,7 +523,8 @@ class DemoSeed:
                 materials.extend(mats)
                 if kind == ApplicationKind.PREFERENTIAL:
                     override = _origin_override(app, lines, sheet, mats, agreement)
-            docs.extend(self._documents(app_id, kind, submitted))
+            docs.extend(self._documents(app_id, kind, submitted, app, lines, exporter,
+                                        office_code))
             # history: what happened to the application so far
             officer_id = rng.choice(officers_by_office[office_code])
             audit.extend(self._history(app, status, officer_id, submitted, override))
@@ -490,6 +538,9 @@ class DemoSeed:
                 app["waiting_since"] = submitted + dt.timedelta(hours=rng.randint(3, 48))
                 if app["waiting_since"] > self.now:
                     app["waiting_since"] = self.now - dt.timedelta(minutes=5)
+                # the exporter's answer came a realistic while ago (never before submission:
+                # realistic_wait is never longer than the draw)
+                app["waiting_since"] = self.now - realistic_wait(self.now - app["waiting_since"])
             if status == S.REJECTED:
                 app["rejection_reason"] = rng.choice(REJECTIONS)
             if status in (S.ISSUED, S.SUPERSEDED, S.CANCELLED):
@@ -632,7 +683,13 @@ class DemoSeed:
             if rng.choice(["CN", "VN", "DE", "US", None]):
                 rng.randint(10**6, 10**7 - 1)
 
-    def _documents(self, app_id, kind, submitted):  # type: ignore[no-untyped-def]
+    def _documents(self, app_id, kind, submitted, app, lines, exporter, office_code):  # type: ignore[no-untyped-def]
+        """Real, openable files (app/store/demo_documents.py); the random draws of the
+        placeholders they replaced stay, so the rest of the demo is as it was."""
+        if self.papers is None:
+            from app.store.demo_documents import DemoPapers
+
+            self.papers = DemoPapers()
         kinds = [DocumentKind.INVOICE, DocumentKind.PACKING_LIST, DocumentKind.BILL_OF_LADING]
         if kind == ApplicationKind.PREFERENTIAL:
             kinds.append(DocumentKind.COST_SHEET)
@@ -642,11 +699,15 @@ class DemoSeed:
             kinds.append(DocumentKind.ORIGINAL_CERTIFICATE)
         rows = []
         for document_kind in kinds:
-            size = self.rng.randint(40_000, 900_000)
+            self.rng.randint(40_000, 900_000)  # the draws of the former placeholder rows
+            self.rng.getrandbits(256)
+            name, media_type, content = self.papers.document(
+                document_kind.value, app, lines, exporter, office_code)
             rows.append({"application_id": app_id, "kind": document_kind,
-                         "file_name": f"{document_kind.value}_{app_id}.pdf",
-                         "media_type": "application/pdf", "size_bytes": size,
-                         "sha256": f"{self.rng.getrandbits(256):064x}", "uploaded_at": submitted})
+                         "file_name": name, "media_type": media_type,
+                         "size_bytes": len(content),
+                         "sha256": hashlib.sha256(content).hexdigest(),
+                         "uploaded_at": submitted, "content": content})
         return rows
 
     def _history(self, app, status, officer_id, submitted, override=None):  # type: ignore[no-untyped-def]

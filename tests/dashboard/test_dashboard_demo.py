@@ -329,3 +329,41 @@ def test_a_bad_overdue_limit_is_refused_and_nothing_changes(demo_engine: Engine,
     saved = admin.edit_office(office.id, replace(form, overdue_limit_hours=" 72 "))
     assert saved.overdue_limit_hours == 72
     assert Decimal(saved.overdue_limit_hours) == 72
+
+
+def test_the_dashboard_reads_again_after_an_issue_batch_updates_the_queue(
+        qtbot, demo_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """An issue batch hands the window fresh rows (apply_queue_update): the dashboard on
+    screen reads the figures again and shows the certificate issued today."""
+    from app.views.dashboard import show_dashboard_page
+    from app.views.main_window import DeskWindow, queue_update
+
+    desk = _desk(demo_engine, OFFICER)
+    window = DeskWindow(desk)
+    qtbot.addWidget(window)
+    window.resize(1440, 900)
+    with qtbot.waitSignal(window.queue_loaded, timeout=WAIT):
+        window.show()
+        window.reload_queue()
+    with qtbot.waitSignal(window.dashboard.loaded, timeout=WAIT):
+        show_dashboard_page(window)
+    before = window.dashboard.chart_values()[-1]
+    with demo_engine.begin() as c:  # as the store records an issue now
+        app_id = c.execute(text(
+            "SELECT application_id FROM certificates WHERE office_id = (SELECT id FROM offices "
+            "WHERE code = 'MUM') AND issued_at < :t ORDER BY id LIMIT 1"),
+            {"t": "2026-11-01"}).scalar()
+        app_id = app_id or c.execute(text(
+            "SELECT min(application_id) FROM certificates WHERE office_id = "
+            "(SELECT id FROM offices WHERE code = 'MUM')")).scalar_one()
+        c.execute(text("UPDATE certificates SET issued_at = :t WHERE application_id = :a"),
+                  {"t": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "),
+                   "a": app_id})
+    from app.views.tasks import run_task
+
+    with qtbot.waitSignal(window.dashboard.loaded, timeout=WAIT):  # as issue_actions does
+        run_task(lambda: queue_update(desk, [app_id]), window.apply_queue_update, owner=window)
+    want = expected(demo_engine, _office_ids(demo_engine, desk.user.id), desk.user.id,  # type: ignore[union-attr]
+                    window.dashboard.dashboard.as_of)
+    assert window.dashboard.chart_values() == want.per_day
+    assert want.per_day[-1] == before + 1  # the certificate moved into today
