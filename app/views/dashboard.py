@@ -570,6 +570,7 @@ def install_dashboard(window: Any) -> DashboardView:
     view.open_application.connect(open_in_queue)
     window.queue_loaded.connect(view.mark_stale)
     window.action_finished.connect(lambda _m: view.mark_stale())
+    window.queue_updated.connect(view.mark_stale)  # an issue batch's certificates
     pages.setCurrentWidget(queue_page)
     return view
 
