@@ -72,3 +72,27 @@ def test_the_revision_goes_up_and_down_on_postgresql(pg_server: PostgresServer) 
     finally:
         engine.dispose()
         pg_server.drop_database("officers_day")
+
+
+def test_a_desk_syncs_its_dashboard_from_a_store_not_yet_at_0012(demo_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Rolling upgrade: a central store still at 0011 has no overdue limit and no trade
+    events; a desk of this release pulls without them (its local default, 48, stands in)
+    and its dashboard works."""
+    from app.config import load_config
+    from app.services.central import SqlCentral
+    from app.services.offline_desk import LocalDesk
+    from app.services.sync import SyncService
+    from app.store.local import LocalStore
+
+    with demo_engine.connect() as connection:
+        command.downgrade(alembic_config(connection), BEFORE)
+        connection.commit()
+    config = load_config()
+    local = LocalStore(tmp_path / "local.sqlite")
+    desk = LocalDesk(local, config, SyncService(local, SqlCentral(demo_engine, config)))
+    desk.sign_in("anita.deshpande@igcc.org.in")
+    assert desk.sync.sync_now().online
+    assert {o.code: o.overdue_limit_hours for o in desk.my_offices()} == {"MUM": 48}
+    dashboard = desk.dashboard()
+    assert dashboard.trade_events == () and dashboard.total > 0
+    assert [o.limit_hours for o in dashboard.offices] == [48]
