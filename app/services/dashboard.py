@@ -16,6 +16,7 @@ applications cost a few index scans (``bench/dashboard.py``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -352,8 +353,9 @@ def _trade_events(connection: Connection, agency_id: int,
                  for r in rows)
 
 
+@functools.cache
 def agreement_views() -> tuple[AgreementView, ...]:
-    """The agreements panel: from the reference data (resources/agreements.json)."""
+    """The agreements panel: from the reference data (resources/agreements.json, read once)."""
     from app.services.desk import country_name
 
     views = []
