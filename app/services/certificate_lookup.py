@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from app.errors import UserFacingError
@@ -70,10 +70,14 @@ class CertificateDetails:
     destination_country: str = ""
     goods_summary: str = ""
     legacy: bool = False  # migrated from the legacy system (eCoO 1.0)
+    cancelled_on: dt.date | None = None  # India date (an issued certificate, cancelled)
+    cancel_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         value = asdict(self)
         value["issued_on"] = self.issued_on.isoformat() if self.issued_on else None
+        value["cancelled_on"] = self.cancelled_on.isoformat() if self.cancelled_on else None
+        value["cancel_reason"] = self.cancel_reason or None
         return value
 
 
@@ -220,7 +224,10 @@ def message_for(outcome: str, number: str, details: CertificateDetails | None = 
         return (f"Certificate {number}{legacy} was replaced by the in-lieu certificate {by}; "
                 f"it is no longer valid. Ask for {by}.")
     if outcome == CANCELLED:
-        return f"Certificate {number}{legacy} was cancelled by the issuing agency; it is not valid."
+        when = (f" on {details.cancelled_on.strftime('%d %b %Y')}"
+                if details and details.cancelled_on else "")
+        return (f"Certificate {number}{legacy} was cancelled by the issuing agency{when}; it "
+                "is not valid.")
     if outcome == UNKNOWN:
         return (f"No certificate {number} from this agency. Check the number as printed on "
                 "the certificate; a certificate that cannot be found may be forged.")
@@ -264,14 +271,16 @@ def read_certificate_details(session: Session, number: str,
         row = session.execute(text(
             "SELECT number, status, issued_on, superseded_by, agency_code, agency_name, "
             "office_code, office_name, exporter_iec, exporter_name, consignee_name, "
-            "destination_country, goods_summary, legacy FROM od_certificate_details(:n)"),
-            {"n": number}).first()
+            "destination_country, goods_summary, legacy, cancelled_on, cancel_reason "
+            "FROM od_certificate_details(:n)"), {"n": number}).first()
         return None if row is None else CertificateDetails(
             row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "",
-            row[9] or "", row[10] or "", row[11] or "", row[12] or "", bool(row[13]))
+            row[9] or "", row[10] or "", row[11] or "", row[12] or "", bool(row[13]),
+            row[14], row[15] or "")
     from app.models import (
         Agency,
         Application,
+        AuditEvent,
         Certificate,
         Exporter,
         GoodsLine,
@@ -295,11 +304,20 @@ def read_certificate_details(session: Session, number: str,
         lines = dict.fromkeys(f"{d} (HS {h})" for d, h in goods)  # each once, in order
         summary = "; ".join(lines)[:GOODS_SUMMARY_CHARS]
         issued = certificate.issued_at
+        cancelled_on, reason = None, ""
+        if certificate.status == "cancelled":
+            reason = certificate.cancel_reason or ""
+            at = session.scalar(select(func.max(AuditEvent.at)).where(
+                AuditEvent.action == "certificate.cancelled",
+                AuditEvent.entity_type == "certificate",
+                AuditEvent.entity_id == certificate.id))
+            cancelled_on = at.astimezone(INDIA).date() if at else None
         return CertificateDetails(
             certificate.number, str(certificate.status),
             issued.astimezone(INDIA).date() if issued else None,
             certificate.superseded_by_number, agency_code, agency, office_code, office, iec,
-            exporter, application.consignee_name, application.destination_country, summary)
+            exporter, application.consignee_name, application.destination_country, summary,
+            False, cancelled_on, reason)
     found = session.execute(
         select(LegacyCertificate, Office.code, Office.name, Agency.code, Agency.name)
         .join(Office, Office.id == LegacyCertificate.office_id)

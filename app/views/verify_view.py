@@ -166,6 +166,10 @@ class VerifyView(QWidget):
         if cert is not None:
             status = {"superseded": f"superseded by {cert.superseded_by}",
                       }.get(cert.status, cert.status)
+            if cert.cancelled_on:
+                status += f" on {cert.cancelled_on.strftime('%d %b %Y')}"
+            if cert.cancel_reason:
+                status += f": {cert.cancel_reason}"
             if cert.legacy:
                 status += " (legacy eCoO 1.0 status: migrated from the legacy system)"
             rows += [("Certificate", cert.number), ("Status", status),

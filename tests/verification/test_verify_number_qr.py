@@ -210,3 +210,27 @@ def test_on_postgresql_through_a_login_and_without_a_sign_in(
     result = verifier.verify_number(known["valid"])
     assert result.outcome == "not_checked" and not result.valid
     assert "sign in to look certificates up" in result.message
+
+
+def test_a_cancelled_certificate_says_when_and_why(issued, demo_engine: Engine, config,  # type: ignore[no-untyped-def]
+                                                   officer_id: int,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Cancelled through the desk's own path (the audit event certificate.cancelled): the
+    answer by number names the India date and the reason."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from app.services.central import SqlCentral
+
+    numbers, _pdf, _qr = issued
+    with demo_engine.connect() as connection:
+        application_id = connection.scalar(text(
+            "SELECT application_id FROM certificates WHERE number = :n"), {"n": numbers[0]})
+    SqlCentral(demo_engine, config).cancel_certificate(officer_id, application_id,
+                                                       "Consignee's name misspelt")
+    code, answer, _ = cli(capsys, "--number", numbers[0])
+    today = dt.datetime.now(ZoneInfo("Asia/Kolkata")).date()
+    assert code == 1 and answer["outcome"] == "cancelled"
+    assert answer["certificate"]["cancelled_on"] == today.isoformat()
+    assert answer["certificate"]["cancel_reason"] == "Consignee's name misspelt"
+    assert f"on {today.strftime('%d %b %Y')}" in answer["message"]

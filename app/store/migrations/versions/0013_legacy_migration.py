@@ -33,8 +33,9 @@ PostgreSQL only:
 - ``od_certificate_details(text)`` (new, SECURITY DEFINER, granted to the desk roles, the
   central service and verifier logins): what verification by number shows: status, issue
   date (India), superseded by, agency and office, exporter IEC and name, consignee,
-  destination, a goods summary (each description and HS code once, in item order), and
-  whether it was migrated from the legacy system.
+  destination, a goods summary (each description and HS code once, in item order),
+  whether it was migrated from the legacy system, and for a cancelled certificate the India
+  date of its cancellation (the audit event ``certificate.cancelled``) and its reason.
 
 Revision ID: 0013_legacy_migration
 Revises: 0012_officers_day
@@ -124,7 +125,8 @@ CREATE FUNCTION od_certificate_details(p_number text)
 RETURNS TABLE (number text, status text, issued_on date, superseded_by text,
                agency_code text, agency_name text, office_code text, office_name text,
                exporter_iec text, exporter_name text, consignee_name text,
-               destination_country text, goods_summary text, legacy boolean)
+               destination_country text, goods_summary text, legacy boolean,
+               cancelled_on date, cancel_reason text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT c.number::text, c.status::text, (c.issued_at AT TIME ZONE 'Asia/Kolkata')::date,
            c.superseded_by_number::text, a.code::text, a.name::text, o.code::text,
@@ -135,7 +137,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
                               min(g.item_no) AS first_item
                        FROM goods_lines g WHERE g.application_id = p.id GROUP BY 1) d),
                 {GOODS_SUMMARY_CHARS}),
-           false
+           false,
+           CASE WHEN c.status = 'cancelled' THEN
+               (SELECT (max(e.at) AT TIME ZONE 'Asia/Kolkata')::date FROM audit_events e
+                WHERE e.action = 'certificate.cancelled' AND e.entity_type = 'certificate'
+                  AND e.entity_id = c.id) END,
+           CASE WHEN c.status = 'cancelled' THEN c.cancel_reason::text END
     FROM certificates c JOIN applications p ON p.id = c.application_id
     JOIN exporters e ON e.id = p.exporter_id
     JOIN offices o ON o.id = c.office_id JOIN agencies a ON a.id = o.agency_id
@@ -144,7 +151,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT l.number::text, l.status::text, l.issued_on, l.superseded_by::text,
            a.code::text, a.name::text, o.code::text, o.name::text, l.exporter_iec::text,
            l.exporter_name::text, l.consignee_name::text, l.destination_country::text,
-           left(l.goods_summary, {GOODS_SUMMARY_CHARS}), true
+           left(l.goods_summary, {GOODS_SUMMARY_CHARS}), true, NULL::date, NULL::text
     FROM legacy_certificates l JOIN offices o ON o.id = l.office_id
     JOIN agencies a ON a.id = o.agency_id
     WHERE l.number = p_number
