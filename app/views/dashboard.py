@@ -577,8 +577,8 @@ def install_dashboard(window: Any) -> DashboardView:
 
 def _show_page(window: Any, page: QWidget) -> None:
     window.pages.setCurrentWidget(page)
-    if page is window.dashboard:
-        window.dashboard.setFocus()
+    if page is window.dashboard:  # the keyboard starts on the oldest waiting (Enter opens)
+        window.dashboard.oldest_table.setFocus()
     else:
         window.table.setFocus()
 
