@@ -74,9 +74,17 @@ def prepare_embedded_signing(desk: Desk) -> Any:
     see ``open_desk(defer_demo_token=True)``); then the desk's central store seals QR
     payloads with the demo seal. Returns the DemoSigning (None without SoftHSM2)."""
     from app.signing.demo_seal import demo_sealer
-    from app.signing.demo_token import prepare_demo_signing
+    from app.signing.demo_token import (
+        DEMO_DIR_NAME,
+        prepare_demo_signing,
+        prepare_in_child_process,
+        softhsm_module,
+    )
 
-    prepared = prepare_demo_signing(desk.config, desk.engine)
+    made = (desk.config.data_dir / DEMO_DIR_NAME / "demo.json").exists()
+    if not made and softhsm_module() is not None:  # the seconds of work, in another process
+        prepare_in_child_process(desk.config)
+    prepared = prepare_demo_signing(desk.config, desk.engine)  # then cheap: registered
     central = desk.central()
     if getattr(central, "sealer", False) is None:  # the seal did not exist when it opened
         central.sealer = demo_sealer(desk.config)

@@ -338,3 +338,46 @@ def _register_in_store(engine: Any, manifest: dict[str, Any]) -> None:
             if office.stamp_png is None:
                 office.stamp_png = sample_stamp_png()
     log.info("demo DSC registrations, stamps and signatures are in the store")
+
+
+def prepare_in_child_process(config: Any, timeout: float = 300) -> bool:
+    """Make the demo token in a child process (``python -m app.signing.demo_token`` on the
+    same data directory): its key generation and certificate building then do not hold
+    this process's interpreter while the window loads the queue. True when the child made
+    it; False (logged) when it could not run here (a frozen build) or failed: the caller
+    then prepares it in-process."""
+    import sys
+
+    if getattr(sys, "frozen", False):
+        return False
+    env = {**os.environ, "ORIGIN_DESK_HOME": str(config.data_dir)}
+    env.pop("SOFTHSM2_CONF", None)  # the child points it at the demo token itself
+    try:
+        done = subprocess.run([sys.executable, "-m", "app.signing.demo_token"], env=env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("the demo token could not be made in a child process: %s", exc)
+        return False
+    if done.returncode != 0:
+        log.warning("the demo token's child process failed (%s): %s", done.returncode,
+                    done.stderr.strip()[-400:])
+        return False
+    return True
+
+
+def _main() -> int:
+    """The child of :func:`prepare_in_child_process`."""
+    from app.config import load_config
+    from app.store.central import sqlite_engine
+
+    config = load_config()
+    engine = sqlite_engine(config.demo_store_path)
+    try:
+        prepare_demo_signing(config, engine)
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
