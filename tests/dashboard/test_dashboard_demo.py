@@ -367,3 +367,41 @@ def test_the_dashboard_reads_again_after_an_issue_batch_updates_the_queue(
                     window.dashboard.dashboard.as_of)
     assert window.dashboard.chart_values() == want.per_day
     assert want.per_day[-1] == before + 1  # the certificate moved into today
+
+
+def test_the_overdue_limit_in_the_office_dialog(qtbot, demo_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """Typed in the Offices tab's dialog: a wrong value is named under the field and not
+    saved; a right one is saved, audited, and the desk's queue flags by it."""
+    from app.views.admin_offices import OfficesTab
+    from app.views.tasks import wait_for_tasks
+
+    admin = AgencyAdmin.for_email(demo_engine, ADMIN)
+    tab = OfficesTab(admin)
+    qtbot.addWidget(tab)
+    with qtbot.waitSignal(tab.loaded, timeout=WAIT):
+        tab.reload()
+    row = next(i for i, o in enumerate(tab.model.rows) if o.code == "DEL")
+    dialog = tab.edit_office(row)
+    assert dialog is not None and dialog.overdue_limit.text() == "48"
+    dialog.overdue_limit.clear()
+    qtbot.keyClicks(dialog.overdue_limit, "2 days")
+    assert "whole number of hours from 1 to 720" in dialog.field_error("overdue_limit_hours")
+    with qtbot.waitSignal(dialog.save_failed, timeout=WAIT):
+        dialog.save_button.click()
+    with demo_engine.connect() as c:
+        assert c.execute(text("SELECT overdue_limit_hours FROM offices WHERE code = 'DEL'")
+                         ).scalar() == 48
+    dialog.overdue_limit.clear()
+    qtbot.keyClicks(dialog.overdue_limit, "24")
+    assert dialog.field_error("overdue_limit_hours") == ""
+    with qtbot.waitSignals([dialog.saved, tab.changed], timeout=WAIT):
+        dialog.save_button.click()
+    wait_for_tasks()
+    with demo_engine.connect() as c:
+        assert c.execute(text("SELECT overdue_limit_hours FROM offices WHERE code = 'DEL'")
+                         ).scalar() == 24
+        event = c.execute(text("SELECT before, after FROM audit_events WHERE action = "
+                               "'office.edit' ORDER BY id DESC LIMIT 1")).one()
+    assert '"overdue_limit_hours": 48' in str(event[0]).replace("'", '"')
+    assert {o.code: o.overdue_limit_hours for o in _desk(demo_engine, ADMIN).my_offices()}[
+        "DEL"] == 24
