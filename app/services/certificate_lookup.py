@@ -131,8 +131,8 @@ class NumberVerification:
 # --- input ----------------------------------------------------------------------------------
 
 def check_number(number: str | None, agency: str | None = None) -> tuple[str, str]:
-    """The number and agency code, upper case; BadVerificationInput (one line) when either
-    is malformed. The agency defaults to the number's first part (``IGCC/2026/0000123``)."""
+    """The number and the agency code asked for ("" when none was), upper case;
+    BadVerificationInput (one line) when either is malformed."""
     clean = (number or "").strip().upper()
     if not clean:
         raise BadVerificationInput("Enter the certificate number.")
@@ -143,11 +143,16 @@ def check_number(number: str | None, agency: str | None = None) -> tuple[str, st
         raise BadVerificationInput(
             f"{clean!r} is not a certificate number: it has only letters, digits and the "
             "characters / - . (for example IGCC/2026/0000123).")
-    code = (agency or "").strip().upper() or clean.split("/", 1)[0]
+    code = (agency or "").strip().upper()
+    if code:
+        _check_agency(code)
+    return clean, code
+
+
+def _check_agency(code: str) -> None:
     if len(code) > MAX_AGENCY or not _AGENCY.match(code):
         raise BadVerificationInput(f"{code!r} is not an agency code (letters, digits and -, "
                                    f"at most {MAX_AGENCY} characters, for example IGCC).")
-    return clean, code
 
 
 def qr_texts_in_file(path: Path) -> list[str]:
@@ -394,9 +399,24 @@ class ServiceLookup:
             legacy=bool(answer.get("legacy")))
 
     def by_number(self, number: str, agency: str) -> NumberVerification:
+        # the public API answers for a number together with its agency: the one asked for,
+        # else the number's first part (this store's numbers: IGCC/2026/0000123)
+        asked = bool(agency)
+        agency = agency or number.split("/", 1)[0]
+        try:
+            _check_agency(agency)
+        except BadVerificationInput:
+            raise BadVerificationInput(
+                f"Name the issuing agency's code for {number} (its first part is not one); "
+                "the central service answers for a number together with its agency.") from None
         answer = self._public("GET", "/api/v1/verify",
                               params={"number": number, "agency": agency})
-        notes = ("The exporter, consignee and goods are shown after you sign in.",)
+        notes: tuple[str, ...] = ("The exporter, consignee and goods are shown after you "
+                                  "sign in.",)
+        if not asked and not answer.get("found"):
+            notes = (f"Asked with the agency code {agency}, the number's first part; for a "
+                     "number that begins otherwise (a legacy certificate's), name the "
+                     "issuing agency.",)
         return _answer("number", number, self._details(answer), agency, self.answered_by,
                        notes=notes)
 

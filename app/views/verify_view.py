@@ -55,8 +55,20 @@ class VerifyView(QWidget):
         self.number_button = QPushButton("&Verify number")
         self.number_button.clicked.connect(lambda: self.verify_number())
         self.number_edit.returnPressed.connect(lambda: self.verify_number())
+        agency_label = QLabel("&Agency:")
+        self.agency_edit = QLineEdit()  # optional: the store knows; the service asks for it
+        self.agency_edit.setPlaceholderText("from the number")
+        self.agency_edit.setToolTip("The issuing agency's code (e.g. IGCC). Needed only for "
+                                    "a number that does not begin with it, such as a legacy "
+                                    "certificate's, when the central service answers.")
+        self.agency_edit.setMaxLength(16)
+        self.agency_edit.setMaximumWidth(130)
+        agency_label.setBuddy(self.agency_edit)
+        self.agency_edit.returnPressed.connect(lambda: self.verify_number())
         by_number.addWidget(number_label)
         by_number.addWidget(self.number_edit, 1)
+        by_number.addWidget(agency_label)
+        by_number.addWidget(self.agency_edit)
         by_number.addWidget(self.number_button)
         layout.addLayout(by_number)
         row = QHBoxLayout()
@@ -112,8 +124,9 @@ class VerifyView(QWidget):
         if number is not None:
             self.number_edit.setText(number)
         text = self.number_edit.text().strip()
+        agency = self.agency_edit.text().strip() or None
         self._begin(f"Certificate number {text}" if text else "")
-        run_task(lambda: self.verifier.verify_number(text), self.show_lookup,
+        run_task(lambda: self.verifier.verify_number(text, agency), self.show_lookup,
                  self.show_error, owner=self)
 
     def choose_qr_file(self) -> None:

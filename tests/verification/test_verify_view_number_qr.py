@@ -33,7 +33,7 @@ def _qr(qtbot, view, path: Path) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_the_sign_in_dialog_verifies_without_a_sign_in(qtbot, demo_engine: Engine,  # type: ignore[no-untyped-def]
-                                                       config) -> None:
+                                                       config, tmp_path: Path) -> None:
     from app.services.desk import Desk
     from app.views.sign_in import SignInFlow
 
@@ -64,6 +64,16 @@ def test_the_sign_in_dialog_verifies_without_a_sign_in(qtbot, demo_engine: Engin
     _number(qtbot, view, "IGCC/2026/9999999")
     assert view.verdict.text().startswith("⚠ No certificate IGCC/2026/9999999")
     assert "#8a1c1c" in view.verdict.styleSheet()  # the alert's colours
+    # a migrated certificate, its number beginning with an office code: the store knows
+    from app.cli import main
+    from tests.migration.export import SUPERSEDED_LEGACY, write_export
+
+    assert main(["import-legacy", str(write_export(tmp_path / "legacy.csv")), "--as",
+                 "admin@igcc.org.in"]) == 1
+    _number(qtbot, view, SUPERSEDED_LEGACY)
+    assert view.verdict.text().startswith(f"✖ Certificate {SUPERSEDED_LEGACY} (migrated from "
+                                          "the legacy eCoO 1.0 system) was replaced")
+    assert "legacy eCoO 1.0 status" in view.details.text()
     _number(qtbot, view, "not a number!")
     assert "is not a certificate number" in view.verdict.text()
     assert view.number_button.isEnabled()
