@@ -184,9 +184,13 @@ def qr_texts_in_file(path: Path) -> list[str]:
         if not texts:
             raise BadVerificationInput(f"No QR code found in {path}.")
         return texts
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        with Image.open(io.BytesIO(data)) as opened:  # reads the header only
+            width, height = opened.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise BadVerificationInput(
+                    f"{path} is {width} × {height} pixels; a QR photo or scan is read up to "
+                    f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels.")
             image = ImageOps.exif_transpose(opened).convert("L")
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         raise BadVerificationInput(f"{path} is not an image (PNG or JPEG) or a PDF.") from None

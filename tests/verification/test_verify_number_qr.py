@@ -111,7 +111,10 @@ def test_qr_inputs_that_are_not_a_certificates_code(demo_engine: Engine, tmp_pat
     blank = tmp_path / "blank.png"
     Image.new("L", (300, 300), 255).save(blank)
     foreign = clean_png("https://example.org/menu", tmp_path / "menu.png")
+    huge = tmp_path / "huge.png"  # refused from its header, before it is decoded
+    Image.new("1", (8000, 7000), 1).save(huge)
     cases = {not_image: "is not an image (PNG or JPEG) or a PDF",
+             huge: "is 8000 × 7000 pixels",
              blank: "No QR code found in",
              foreign: "is not an Origin Desk certificate's",
              tmp_path / "missing.png": "Cannot read"}
