@@ -307,8 +307,9 @@ class SqlCentral(SqlCentralLink):
         digest = hashlib.sha256(pdf).hexdigest()
         try:
             if self.uses_functions:
+                extra = (esign_txn,) if esign_txn is not None else ()  # a DSC: as before
                 return self._run(lambda s: self._record_pg(s, reservation, pdf, digest,
-                                                           signer_fingerprint, esign_txn))
+                                                           signer_fingerprint, *extra))
             return self._run(lambda s: central_issuing.record(
                 s, user_id, reservation, pdf, digest, signer_fingerprint, esign_txn))
         except StaleDataError:
