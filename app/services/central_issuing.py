@@ -157,7 +157,7 @@ def reserve(session: Session, user_id: int, application_id: int, desk_session: s
     _check_may_issue(session, app, officer, issued_at)
     if app.kind == ApplicationKind.IN_LIEU:
         refuse_legacy_original(app.original_certificate_number, app.original_certificate_date,
-                               app.number)
+                               app.number, session)
         check_original(session, app.original_certificate_number, app.number)
     if app.kind == ApplicationKind.BACK_TO_BACK:  # early, for the officer: before signing
         _check_draw(session, app.id)
@@ -222,10 +222,14 @@ def _check_draw(session: Session, application_id: int) -> None:
 
 
 def refuse_legacy_original(original_number: str | None, original_date: dt.date | None,
-                           app_number: str) -> None:
+                           app_number: str, session: Session | None = None) -> None:
     """An in-lieu request against a certificate of the legacy system is issued there
-    (the transition rule quoted): refused before a number is reserved, on both engines."""
-    if is_legacy_certificate(original_number, original_date):
+    (the transition rule quoted): refused before a number is reserved, on both engines;
+    with ``session``, a certificate migrated from the legacy system too (revision 0013)."""
+    from app.models.legacy import is_migrated
+
+    migrated = session is not None and is_migrated(session, original_number)
+    if is_legacy_certificate(original_number, original_date, migrated=migrated):
         raise IssueRefused(legacy_refusal(original_number, app_number))
 
 
@@ -249,9 +253,13 @@ def check_original(session: Session, original_number: str | None, app_number: st
 
 
 def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
-           pdf_sha256: str, signer_fingerprint: str) -> RecordedIssue:
+           pdf_sha256: str, signer_fingerprint: str,
+           esign_txn: str | None = None) -> RecordedIssue:
     """Record the issue: the certificate, its number, the status (through the workflow),
-    the fee and the audit events, in the caller's transaction."""
+    the fee and the audit events, in the caller's transaction. With ``esign_txn`` the
+    certificate was signed with Aadhaar eSign through the gateway: the transaction's rule
+    (:func:`check_esign_signature`) stands in for the DSC registration, and the
+    transaction is used up with the issue."""
     app = session.execute(_LOCK_APPLICATION,
                           {"application_id": reservation.application_id}).one()
     number = session.execute(_NUMBER_ROW, {"number": reservation.number}).first()
@@ -267,7 +275,11 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
         )
     if hashlib.sha256(pdf).hexdigest() != pdf_sha256.lower():
         raise IssueRefused(f"The signed PDF of {app.number} does not match its digest.")
-    registered = session.scalar(select(DscRegistration.id).where(
+    esign_id = None
+    if esign_txn is not None:
+        esign_id = check_esign_signature(session, esign_txn, user_id, reservation, app.number,
+                                         signer_fingerprint.lower(), pdf)
+    registered = esign_id or session.scalar(select(DscRegistration.id).where(
         DscRegistration.user_id == user_id,
         DscRegistration.fingerprint_sha256 == signer_fingerprint.lower(),
         DscRegistration.revoked_at.is_(None)))
@@ -310,7 +322,13 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
         "signer_fingerprint": signer_fingerprint.lower(),
         "pdf_sha256": pdf_sha256.lower(),
         "pdf": pdf,
+        "signed_with": "esign" if esign_id else "dsc",
     }).inserted_primary_key[0]
+    if esign_id is not None:  # used with this issue, never again
+        from app.store.esign_tables import esign_transactions
+
+        session.execute(update(esign_transactions).where(esign_transactions.c.id == esign_id)
+                        .values(state="used"))
     if application.office.ewallet_enabled:
         # the balance is read after this transaction's first write: SQLite holds its one
         # writer lock from there on, so no other issue debits between check and line
@@ -333,9 +351,52 @@ def record(session: Session, user_id: int, reservation: Reservation, pdf: bytes,
         "entity_id": certificate_id,
         "after": {"number": reservation.number, "application": app.number,
                   "pdf_sha256": pdf_sha256.lower(), "signer_sha256": signer_fingerprint.lower(),
+                  "signed_with": "esign" if esign_id else "dsc", "esign_txn": esign_txn,
                   "supersedes": superseded},
     })
     return RecordedIssue(int(certificate_id), issued_at, superseded, pdf_sha256.lower())
+
+
+def check_esign_signature(session: Session, txn: str, user_id: int, reservation: Reservation,
+                          app_number: str, signer: str, pdf: bytes) -> int:
+    """The id of eSign transaction ``txn`` when it signed this issue: made by this officer
+    for this application and number, ``signed`` (never ``used``), its one-time
+    certificate the signer, and its CMS in a signature over the whole PDF whose byte
+    ranges hash to the digest sent. The PostgreSQL store's ``od_esign_signature``
+    (revision 0014) refuses with the same sentences."""
+    from app.signing.esign.pdf_signature import signed_range_digest
+    from app.store.esign_tables import esign_transactions as t
+
+    row = session.execute(select(t).where(t.c.txn == txn)).first()
+    if row is None:
+        raise IssueRefused(f"The eSign transaction {txn} is not known to the central store; "
+                           f"application {app_number} was not issued.")
+    if (row.user_id != user_id or row.application_id != reservation.application_id
+            or row.certificate_number != reservation.number):
+        raise IssueRefused(f"The eSign transaction {txn} was made for another officer, "
+                           f"application or certificate number; application {app_number} "
+                           "was not issued.")
+    if row.state == "used":
+        raise IssueRefused(f"The eSign transaction {txn} was already used for an issue, and a "
+                           f"signature is never used twice; application {app_number} was not "
+                           "issued.")
+    if row.state != "signed":
+        raise IssueRefused(f"The eSign transaction {txn} is {row.state}, not signed; "
+                           f"application {app_number} was not issued.")
+    if row.signer_certificate is None or \
+            hashlib.sha256(row.signer_certificate).hexdigest() != signer:
+        raise IssueRefused(f"The certificate of application {app_number} was not signed with "
+                           f"the one-time certificate of eSign transaction {txn}; it was not "
+                           "issued.")
+    digest = signed_range_digest(pdf, row.cms)
+    if digest is None:
+        raise IssueRefused(f"The signed PDF of application {app_number} does not carry the "
+                           f"signature of eSign transaction {txn} over the whole file; it was "
+                           "not issued.")
+    if digest != row.digest_sha256:
+        raise IssueRefused(f"The signature in the PDF of application {app_number} is not over "
+                           f"the digest sent for eSign transaction {txn}; it was not issued.")
+    return int(row.id)
 
 
 def _check_wallet(session: Session, office: object, kind: str, app_number: str,
