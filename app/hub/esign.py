@@ -86,6 +86,19 @@ def _settings(hub: Hub) -> EsignSettings:
     return hub.settings.esign
 
 
+def _asp_key(hub: Hub, settings: EsignSettings) -> Any:
+    """The ASP key signxml signs with: the PEM of the key file, or the key on its token
+    (one per process, kept in ``hub.extras``)."""
+    if settings.asp_key_on_token is None:
+        return settings.asp_key_pem
+    key = hub.extras.get("esign_asp_key")
+    if key is None:
+        from app.signing.esign.asp_key import Pkcs11AspKey
+
+        key = hub.extras.setdefault("esign_asp_key", Pkcs11AspKey(settings.asp_key_on_token))
+    return key
+
+
 def _limit(hub: Hub, key: str) -> None:
     limiter = hub.extras.get("esign_limit")
     if limiter is None:
@@ -254,6 +267,8 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+ASP_KEY_UNAVAILABLE = ("The agency's eSign gateway could not sign the request (its ASP key "
+                       "is unavailable); nothing was sent to the eSign service provider.")
 AUTO_SUBMIT = "document.getElementById('esign').submit();"
 CONSENT_GONE = ("This eSign link was already used, was cancelled or has expired. Start the "
                 "eSign again from Origin Desk.")
@@ -285,8 +300,16 @@ async def consent(txn: str, request: Request, k: str = "") -> HTMLResponse:
         response_url=hub.settings.public_base_url + RESPONSE_PATH,
         digest_hex=row.digest_sha256, doc_info=row.document_name, now=_now(),
         max_wait_minutes=max(1, int(settings.request_timeout.total_seconds() // 60)))
-    signed = sign_xml(document, XmlSigningKey(settings.asp_key_pem,
-                                              settings.asp_certificate_pem))
+    try:
+        signed = await run_in_threadpool(sign_xml, document, XmlSigningKey(
+            _asp_key(hub, settings), settings.asp_certificate_pem))
+    except UserFacingError as exc:  # the ASP key's HSM cannot sign now
+        log.error("esign %s: the ASP key cannot sign (%s)", row.txn, type(exc).__name__)
+        await run_in_threadpool(_as_service, hub, lambda s: s.execute(update(T).where(
+            T.c.id == row.id, T.c.state == "pending").values(
+                state="failed", decided_at=_now(), message=ASP_KEY_UNAVAILABLE)))
+        return _page("eSign unavailable", "<p>The agency's eSign gateway cannot sign the "
+                     "request now. Try again later, or sign with your DSC token.</p>", 503)
     body = (
         f"<p>You are about to sign <strong>{html.escape(row.document_name)}</strong> "
         f"(certificate {html.escape(row.certificate_number)}) with Aadhaar eSign through "

@@ -70,7 +70,8 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "seal": set(),
     "esign": {"esp_name", "esp_url", "asp_id", "asp_key", "asp_certificate",
               "esp_certificate", "esign_ca", "timestamp_window_minutes",
-              "request_timeout_seconds"},
+              "request_timeout_seconds", "asp_key_module", "asp_key_token_label",
+              "asp_key_label", "asp_key_pin_file", "asp_key_pin_env"},
 }
 
 
@@ -92,6 +93,8 @@ class EsignSettings:
     esign_ca_pem: bytes
     timestamp_window: dt.timedelta = dt.timedelta(minutes=10)
     request_timeout: dt.timedelta = dt.timedelta(minutes=10)
+    # the ASP key in a PKCS#11 module instead of asp_key_pem (app.signing.esign.asp_key)
+    asp_key_on_token: Any = None
 
 
 @dataclass(frozen=True)
@@ -212,21 +215,33 @@ def _esign(reader: _Reader) -> EsignSettings:
             raise reader._bad("esign", key, "must be a PEM certificate file") from None
         return data
 
-    key_path, key_pem = pem_file("asp_key")
-    if os.name == "posix" and key_path.stat().st_mode & 0o077:
-        raise reader._bad("esign", "asp_key", f"names {key_path}, which others can read: "
-                          "make it mode 0600, owned by the service's user")
-    try:
-        key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise reader._bad("esign", "asp_key", "must be an unencrypted PEM RSA private key "
-                          "(eSign 2.1 signs with RSA-SHA256)")
     asp_certificate = certificates("asp_certificate")
     certificate = x509.load_pem_x509_certificates(asp_certificate)[0]
-    if certificate.public_key().public_numbers() != key.public_key().public_numbers():
-        raise reader._bad("esign", "asp_certificate", "is not the certificate of asp_key")
+    on_token = reader._value("esign", "asp_key_module") is not None
+    if on_token == (reader._value("esign", "asp_key") is not None):
+        raise reader._bad("esign", "asp_key", "or asp_key_module: give exactly one (a key "
+                          "file, or a PKCS#11 module with asp_key_token_label, asp_key_label "
+                          "and asp_key_pin_file or asp_key_pin_env)")
+    key_pem, key_on_token = b"", None
+    if on_token:
+        key_on_token = _asp_key_on_token(reader, asp_certificate)
+        if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
+            raise reader._bad("esign", "asp_certificate", "must hold an RSA key (eSign 2.1 "
+                              "signs with RSA-SHA256)")
+    else:
+        key_path, key_pem = pem_file("asp_key")
+        if os.name == "posix" and key_path.stat().st_mode & 0o077:
+            raise reader._bad("esign", "asp_key", f"names {key_path}, which others can read: "
+                              "make it mode 0600, owned by the service's user")
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=None)
+        except (ValueError, TypeError):
+            key = None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise reader._bad("esign", "asp_key", "must be an unencrypted PEM RSA private key "
+                              "(eSign 2.1 signs with RSA-SHA256)")
+        if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+            raise reader._bad("esign", "asp_certificate", "is not the certificate of asp_key")
     asp_id = reader.string("esign", "asp_id")
     if len(asp_id) > 50:
         raise reader._bad("esign", "asp_id", "must be at most 50 characters")
@@ -242,7 +257,40 @@ def _esign(reader: _Reader) -> EsignSettings:
             "esign", "timestamp_window_minutes", 10, 1, 60)),
         request_timeout=dt.timedelta(seconds=reader.number(
             "esign", "request_timeout_seconds", 600, 60, 3600)),
+        asp_key_on_token=key_on_token,
     )
+
+
+def _asp_key_on_token(reader: _Reader, certificate_pem: bytes) -> Any:
+    import re
+
+    from app.signing.esign.asp_key import AspKeyOnToken
+
+    module = reader.string("esign", "asp_key_module")
+    if not os.path.isfile(module):
+        raise reader._bad("esign", "asp_key_module", f"names {module}, which is not a file "
+                          "(the HSM's PKCS#11 library)")
+    token_label = reader.string("esign", "asp_key_token_label")
+    key_label = reader.string("esign", "asp_key_label")
+    if len(token_label.encode()) > 32:
+        raise reader._bad("esign", "asp_key_token_label", "must be at most 32 bytes")
+    has_file = reader._value("esign", "asp_key_pin_file") is not None
+    if has_file == (reader._value("esign", "asp_key_pin_env") is not None):
+        raise reader._bad("esign", "asp_key_pin_file", "or asp_key_pin_env: give exactly one")
+    pin_file = pin_env = None
+    if has_file:
+        pin_file = reader.path("esign", "asp_key_pin_file", required=True)
+        assert pin_file is not None
+        if os.name == "posix" and pin_file.stat().st_mode & 0o077:
+            raise reader._bad("esign", "asp_key_pin_file", f"names {pin_file}, which others "
+                              "can read: make it mode 0600, owned by the service's user")
+    else:
+        pin_env = reader.string("esign", "asp_key_pin_env")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", pin_env) or not os.environ.get(pin_env):
+            raise reader._bad("esign", "asp_key_pin_env", "names an environment variable "
+                              "that is not set")
+    return AspKeyOnToken(module=module, token_label=token_label, key_label=key_label,
+                         pin_file=pin_file, pin_env=pin_env, certificate_pem=certificate_pem)
 
 
 class _Reader:

@@ -141,16 +141,20 @@ class EsignHub:
 
 
 def _serve(tmp_path: Path, engine: Engine, database_url: str, pki: EsignPki,
-           esp: EspServer, owner: Engine, hub_engine: Engine | None = None) -> EsignHub:
+           esp: EspServer, owner: Engine, hub_engine: Engine | None = None,
+           **esign: Any) -> EsignHub:
+    """The gateway served on a free port; ``esign`` overrides keys of its ``[esign]``
+    (a key given as None is left out)."""
     from app.hub.app import make_hub
 
     port = free_port()
     files = pki.write(tmp_path / "esign")
+    section = {"esp_name": ESP_NAME, "esp_url": esp.signdoc_url, "asp_id": ASP_ID, **files,
+               "timestamp_window_minutes": 10, "request_timeout_seconds": 600, **esign}
     settings = hub_settings(
         tmp_path, database_url,
         server={"listen": f"127.0.0.1:{port}", "public_base_url": f"https://127.0.0.1:{port}"},
-        esign={"esp_name": ESP_NAME, "esp_url": esp.signdoc_url, "asp_id": ASP_ID, **files,
-               "timestamp_window_minutes": 10, "request_timeout_seconds": 600})
+        esign={k: v for k, v in section.items() if v is not None})
     hub = make_hub(settings, hub_engine or engine)
     server = HubServer(hub, port, settings.tls_certificate.parent / "ca.pem").start()
     return EsignHub(hub=hub, server=server, esp=esp, engine=owner)

@@ -16,9 +16,16 @@ from tests.support.test_esp import OTP
 
 
 def _wait_for(driver: Any, condition: Any) -> None:
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, 30).until(condition)
+    # pages replace each other (the ESP's auto-post, then the gateway's): an element read
+    # while its page goes away is looked for again
+    WebDriverWait(driver, 30, ignored_exceptions=(
+        NoSuchElementException, StaleElementReferenceException)).until(condition)
 
 
 def test_consent_otp_and_back_in_a_browser(esign_hub: EsignHub, browser: Any) -> None:  # noqa: F811

@@ -63,3 +63,32 @@ def test_each_bad_key_is_named(tmp_path: Path, esign_pki: EsignPki, override: di
         _settings(tmp_path, esign_pki, **override)
     assert expected in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_asp_key_on_a_token_is_checked_too(tmp_path: Path, esign_pki: EsignPki) -> None:
+    from tests.support.pki import softhsm_module
+
+    files = esign_pki.write(tmp_path / "esign")
+    module = softhsm_module()
+    token = {"asp_key_module": module, "asp_key_token_label": "ASP", "asp_key_label": "asp"}
+    base = {"esp_url": "https://127.0.0.1:9/x", "asp_id": ASP_ID, **files}
+
+    def refused(section: dict[str, Any]) -> str:
+        with pytest.raises(HubConfigError) as caught:
+            hub_settings_for(tmp_path, esign=section)
+        return str(caught.value)
+
+    both = refused({**base, **token, "asp_key_pin_env": "HOME"})
+    assert "[esign] asp_key or asp_key_module: give exactly one" in both
+    without_key = {k: v for k, v in base.items() if k != "asp_key"}
+    assert "asp_key_pin_file or asp_key_pin_env: give exactly one" in refused(
+        {**without_key, **token})
+    assert "asp_key_pin_env names an environment variable that is not set" in refused(
+        {**without_key, **token, "asp_key_pin_env": "OD_TEST_NO_SUCH_VARIABLE"})
+    assert "asp_key_module names /nowhere/p11.so, which is not a file" in refused(
+        {**without_key, **token, "asp_key_module": "/nowhere/p11.so",
+         "asp_key_pin_env": "HOME"})
+    settings = hub_settings_for(tmp_path, esign={**without_key, **token,
+                                                 "asp_key_pin_env": "HOME"})
+    assert settings.esign.asp_key_pem == b""
+    assert settings.esign.asp_key_on_token.token_label == "ASP"

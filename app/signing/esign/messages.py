@@ -33,6 +33,7 @@ import binascii
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -51,9 +52,10 @@ MAX_MESSAGE_BYTES = 256 * 1024
 
 @dataclass(frozen=True)
 class XmlSigningKey:
-    """An RSA key and its certificate, both PEM (the ASP's, or in tests the ESP's)."""
+    """An RSA key and its certificate (PEM): the key as PEM bytes, or an object that signs
+    like a ``cryptography`` RSA key (``app.signing.esign.asp_key.Pkcs11AspKey``)."""
 
-    key_pem: bytes = field(repr=False)
+    key_pem: Any = field(repr=False)
     certificate_pem: bytes
 
 
