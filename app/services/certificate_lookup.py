@@ -363,10 +363,68 @@ class StoreLookup:
     def by_number(self, number: str, agency: str) -> NumberVerification:
         return _answer("number", number, self.details(number), agency, self.answered_by)
 
-    def by_payload(self, qr_text: str, payload: bytes, source: str) -> NumberVerification:
+    def _seal(self, payload: bytes) -> Any:
+        """The seal check (hub's ``check_seal``: the seals and DSCs in the store); for a
+        login that may not read the seals (an officer's or a verifier's own PostgreSQL
+        login) against the desk's seal trust list and the registered DSCs instead; a str
+        says why it could not be checked."""
+        from sqlalchemy.exc import DBAPIError
+
         from app.hub.verify_lookup import check_seal
 
-        seal = check_seal(self.central, payload)  # type: ignore[arg-type]
+        try:
+            return check_seal(self.central, payload)  # type: ignore[arg-type]
+        except DBAPIError:
+            return self._seal_as_login(payload)
+
+    def _seal_as_login(self, payload: bytes) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        from app.documents.qr_payload import QrPayloadError, parse_qr_payload, verify_qr_payload
+        from app.hub.verify_lookup import SealCheck
+        from app.services.seals import verify_sealed_payload
+        from app.services.verification import seal_trust_list_for
+
+        try:
+            content = parse_qr_payload(payload)
+        except QrPayloadError as exc:
+            return SealCheck(False, str(exc))
+        if content.draft or content.key_id is None:
+            return SealCheck(False, "this is a draft's QR code, not an issued certificate's")
+        trust = seal_trust_list_for(self.central, self.central.config)
+        seal = trust.by_key_id(content.key_id) if trust else None
+        if seal is not None:
+            result = verify_sealed_payload(payload, trust)
+            signer, agency = "agency seal", seal.agency
+        else:
+            try:
+                directory = self.central.verification_material().key_directory
+            except (DBAPIError, UserFacingError):
+                directory = None  # a verifier's login reads no registration
+            dsc = (directory or {}).get(content.key_id)
+            if dsc is None:
+                if trust is None or directory is None:
+                    return ("this login cannot read the agencies' seals and this desk has no "
+                            "cached seal trust list (a desk caches it from the central "
+                            "service or a store that publishes it)")
+                return SealCheck(False, "it is sealed with a key that is in no agency's "
+                                 "trust list")
+            result = verify_qr_payload(payload, key_directory={content.key_id: dsc})
+            signer, agency = "officer's DSC", ""
+        if not result.valid:
+            return SealCheck(False, result.reason)
+        return SealCheck(True, "", signer=signer, agency_code=agency, content=content)
+
+    def by_payload(self, qr_text: str, payload: bytes, source: str) -> NumberVerification:
+        seal = self._seal(payload)
+        if isinstance(seal, str):
+            from app.documents.qr_payload import parse_qr_payload
+
+            number = parse_qr_payload(payload).reference_number
+            return NumberVerification(
+                "qr", number, NOT_CHECKED, f"The QR code names certificate {number}; its "
+                f"seal was not checked: {seal}. Verify it by number instead.",
+                self.answered_by, qr=QrFinding(None, seal, number=number), source=source)
         if not seal.valid or seal.content is None:
             return _seal_refused(seal.problem, source, self.answered_by)
         content = seal.content

@@ -237,3 +237,46 @@ def test_a_cancelled_certificate_says_when_and_why(issued, demo_engine: Engine, 
     assert answer["certificate"]["cancelled_on"] == today.isoformat()
     assert answer["certificate"]["cancel_reason"] == "Consignee's name misspelt"
     assert f"on {today.strftime('%d %b %Y')}" in answer["message"]
+
+
+def test_a_qr_code_through_a_postgresql_login(central, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """An officer's or a verifier's own login may not read the agencies' seals: without the
+    desk's cached seal trust list the seal is not checked (said, exit 1); with it, the seal
+    verifies and the status comes from od_certificate_details; a tampered code does not."""
+    from sqlalchemy.orm import Session
+
+    from app.config import Config, load_config
+    from app.services.central import SqlCentral
+    from app.services.seals import cache_trust_list, seal_trust_list
+    from app.store.roles import grant_verifier_role
+    from tests.hub.verify_support import SoftSeal
+
+    owner = central.owner_engine()
+    number = numbers_by_status(owner)["valid"]
+    seal = SoftSeal(owner)
+    payload = seal.payload(SqlCentral(owner, Config(data_dir=tmp_path)), number)
+    from app.documents.qr_payload import encode_qr_text
+
+    image = clean_png(encode_qr_text(payload), tmp_path / "qr.png")
+    forged = clean_png(tampered_text(encode_qr_text(payload)), tmp_path / "forged.png")
+    with owner.begin() as connection:
+        grant_verifier_role(connection, "od_customs_qr")
+    logins = (central.login_url("anita.deshpande@igcc.org.in"),
+              central.server.url(central.name, user="od_customs_qr"))
+    for url in logins:
+        monkeypatch.setenv("ORIGIN_DESK_CENTRAL_URL", url)
+        code, answer, _ = cli(capsys, "--qr", str(image))
+        assert code == 1 and answer["outcome"] == "not_checked", answer
+        assert "no cached seal trust list" in answer["message"]
+    with Session(owner) as session:
+        cache_trust_list(load_config(), seal_trust_list(session))
+    for url in logins:
+        monkeypatch.setenv("ORIGIN_DESK_CENTRAL_URL", url)
+        code, answer, _ = cli(capsys, "--qr", str(image))
+        assert code == 0 and answer["outcome"] == "valid", answer
+        assert answer["qr"]["signer"] == "agency seal"
+        assert answer["certificate"]["exporter_name"]
+        code, answer, _ = cli(capsys, "--qr", str(forged))
+        assert code == 1 and answer["outcome"] == "seal_invalid"
