@@ -47,7 +47,7 @@ def install_issue_actions(window: DeskWindow) -> None:
     dsc = QAction("&Register my DSC…", window)
     dsc.triggered.connect(lambda: open_dsc_dialog(window))
     menu.addAction(dsc)
-    verify = QAction("&Verify a certificate PDF…", window)
+    verify = QAction("&Verify a certificate…", window)
     verify.setShortcut(QKeySequence("Ctrl+Shift+V"))
     verify.triggered.connect(lambda: open_verify_view(window))
     menu.addAction(verify)
@@ -206,6 +206,25 @@ def refresh_esign_offer(window: DeskWindow) -> Any:
     return run_task(ask, show, lambda exc: show(NOT_OFFERED), owner=window)
 
 
+class ConfirmedEsignIssuer:
+    """The eSign issuer, asking first (on the worker, before anything is reserved or sent
+    to the gateway) whether to issue an application another officer approved, as the
+    token path does before the PIN."""
+
+    def __init__(self, esign: Any, desk: Any, confirm: IssueConfirmPrompter) -> None:
+        self.esign = esign
+        self.desk = desk
+        self.confirm = confirm
+
+    def issue(self, application_id: int, **kwargs: Any) -> Any:
+        others = self.desk.approvals_by_others([application_id])
+        if others and not self.confirm.ask(others):
+            raise UserFacingError(
+                "Cancelled: nothing was issued. " + "; ".join(a.sentence() for a in others)
+                + ".")
+        return self.esign.issue(application_id, **kwargs)
+
+
 def esign_selected(window: DeskWindow) -> Any:
     """Sign and issue the one selected approved application with Aadhaar eSign."""
     from app.services.esign_issuing import EsignIssuer
@@ -228,7 +247,11 @@ def esign_selected(window: DeskWindow) -> Any:
         window.show_error(exc)
         return None
     [app_id] = ids
-    dialog = EsignDialog(EsignIssuer(issuer), app_id, numbers[app_id], offer.esp, window)
+    confirm = IssueConfirmPrompter(window)
+    dialog = EsignDialog(ConfirmedEsignIssuer(EsignIssuer(issuer), desk, confirm), app_id,
+                         numbers[app_id], offer.esp, window)
+    confirm.setParent(dialog)  # the question lives as long as its dialog
+    dialog.confirm = confirm  # type: ignore[attr-defined]
 
     def refreshed(update: QueueUpdate) -> None:
         window.apply_queue_update(update)
@@ -328,5 +351,5 @@ def open_verify_view(window: DeskWindow) -> Any:
     view = VerifyView(verifier, window)
     view.setWindowFlags(Qt.WindowType.Window)
     view.show()
-    view.choose_file()
+    view.number_edit.setFocus()  # by number; or Open QR image… / Open certificate PDF…
     return view

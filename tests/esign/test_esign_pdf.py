@@ -155,3 +155,44 @@ def test_not_a_pdf_is_refused() -> None:
 
     with pytest.raises(InvalidInput, match="not a PDF"):
         prepare_pdf(b"hello", field_name=FIELD, page=0, box=(1, 1, 2, 2))
+
+
+def test_which_way_a_certificate_was_signed(
+    prepared: PreparedSignature, esign_ca: EsignTestCa
+) -> None:
+    """eSign: the signed /Reason carries the mark the eSign issue writes; a PAdES signature
+    made with a key and certificate of its own (as a DSC token makes it) reads as DSC."""
+    import asyncio
+
+    from asn1crypto import keys as asn1_keys
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from app.signing.esign_pdf import ESIGN_REASON_MARK, signing_method
+
+    rendered = render_certificate(sample_certificate("AIFTA"), draft=True)
+    marked = prepare_pdf(rendered.pdf, field_name=FIELD, page=rendered.certification_page,
+                         box=rendered.signature_box, reason="Issued " + ESIGN_REASON_MARK)
+    key, cert_der = esign_ca.one_time()
+    method = signing_method(embed_cms(marked, esp_cms(marked.digest, key, cert_der)))
+    assert method.kind == "esign" and method.issuer == "Test eSign CA"
+    assert method.sentence == "Signed with Aadhaar eSign (one-time certificate from Test " \
+        "eSign CA)"
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert_der),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())),
+        cert_registry=SimpleCertificateStore.from_certs([]))
+    out = io.BytesIO()
+    asyncio.run(signers.PdfSigner(
+        signers.PdfSignatureMetadata(field_name=FIELD, md_algorithm="sha256",
+                                     subfilter=fields.SigSeedSubFilter.PADES,
+                                     reason="Certificate of Origin issued"),
+        signer=signer).async_sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(rendered.pdf)), output=out))
+    dsc = signing_method(out.getvalue())
+    assert dsc.kind == "dsc" and dsc.sentence == "Signed with a DSC token"
+    assert signing_method(rendered.pdf).kind == ""  # no signature at all
