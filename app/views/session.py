@@ -313,9 +313,7 @@ class DeskSession(QObject):
             self.sync_installed = True
             window.session_menu.keep_help_last()  # type: ignore[attr-defined]
         else:
-            timer = getattr(getattr(window, "sync_controls", None), "timer", None)
-            if timer is not None:
-                timer.start()
+            self._resume_sync()
         window.session_menu.set_signed_in(True)  # type: ignore[attr-defined]
         window.reload_queue()
 
@@ -395,9 +393,24 @@ class DeskSession(QObject):
         self._show_sign_in(switching=True)
 
     def _pause_sync(self) -> None:
-        timer = getattr(getattr(self.window, "sync_controls", None), "timer", None)
+        """Signed out, nothing syncs: not the timer, not F9 (it would sign the previous
+        user in to the central service again)."""
+        controls = getattr(self.window, "sync_controls", None)
+        timer = getattr(controls, "timer", None)
         if timer is not None:
             timer.stop()
+        action = getattr(controls, "sync_action", None)
+        if action is not None:
+            action.setEnabled(False)
+
+    def _resume_sync(self) -> None:
+        controls = getattr(self.window, "sync_controls", None)
+        timer = getattr(controls, "timer", None)
+        if timer is not None:
+            timer.start()
+        action = getattr(controls, "sync_action", None)
+        if action is not None:
+            action.setEnabled(True)
 
     # --- quit --------------------------------------------------------------------------------
 

@@ -243,13 +243,18 @@ def test_sign_out_gives_the_central_services_session_back(
                       headers={"Authorization": f"Bearer {token}"})
     assert hello.status_code == 200
     session.sign_in_shown.disconnect()
-    with qtbot.waitSignal(session.sign_in_shown, timeout=10_000):
+    with qtbot.waitSignal(session.sign_in_shown, timeout=10_000) as shown:
         window.session_menu.sign_out_action.trigger()
     assert link._token is None and desk.user is None
     refused = httpx.get(f"{server.url}/desk/v1/hello", verify=trust,
                         headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
     assert window.sync_controls.timer.isActive() is False  # no background sync signed out
+    assert not window.sync_controls.sync_action.isEnabled()  # nor F9
+    with qtbot.waitSignal(window.queue_loaded, timeout=20_000):  # signed in again
+        _choose(shown.args[0], OFFICER_EMAIL)
+    assert link._token and link._token != token
+    assert window.sync_controls.timer.isActive() and window.sync_controls.sync_action.isEnabled()
     link.close()
     _teardown(qtbot, window)
 
