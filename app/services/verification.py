@@ -108,8 +108,13 @@ class CertificateVerification:
     @property
     def level_note(self) -> str:
         """What a verifier should know of that level ("" nothing; B-B: it cannot be
-        checked once the officer's DSC expires)."""
-        return getattr(self.report, "level_note", "") or ""
+        checked once the officer's DSC, or the one-time eSign certificate, expires)."""
+        note = getattr(self.report, "level_note", "") or ""
+        if note and self.signed_with.startswith("Signed with Aadhaar eSign"):
+            from app.signing.esign_pdf import ESIGN_B_B_NOTE
+
+            return ESIGN_B_B_NOTE
+        return note
 
     @property
     def authentic(self) -> bool:

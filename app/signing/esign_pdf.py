@@ -250,6 +250,11 @@ ESIGN_REASON_MARK = "(Aadhaar eSign)"
 
 SIGNED_WITH_DSC = "Signed with a DSC token"
 
+ESIGN_B_B_NOTE = ("once the one-time eSign certificate expires (minutes after signing) this "
+                  "signature can no longer be checked (no timestamp, no embedded validation "
+                  "data)")
+"""What a verifier is told of an eSign signature without a timestamp (docs/ESIGN.md)."""
+
 
 @dataclass(frozen=True)
 class SigningMethod:

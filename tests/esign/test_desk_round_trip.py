@@ -148,6 +148,8 @@ def test_the_desk_signs_with_aadhaar_esign_through_the_gateway(
     assert checks["signer_registered"].passed  # the one-time certificate the store recorded
     assert OFFICER_EMAIL in checks["signer_registered"].detail
     assert checks["qr_code"].passed and verdict.store_status == "valid"
+    assert verdict.level == "B-B" and verdict.level_note.startswith(
+        "once the one-time eSign certificate expires")
 
 
 REFUSALS = {
