@@ -155,3 +155,26 @@ def test_the_verify_window_on_postgresql_before_a_sign_in(qtbot, central,  # typ
     assert view.verdict.text().startswith("– The status of certificate IGCC/2026/0000001 was "
                                           "not checked")
     assert "sign in to look certificates up" in view.verdict.text()
+
+
+def test_the_desk_menu_opens_the_window_on_the_number(qtbot, demo_engine: Engine, config,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Certificates → Verify a certificate… (Ctrl+Shift+V) opens the window ready for a
+    number: no file chooser first (the PDF is one of three ways now)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.services.desk import Desk
+    from app.views.issue_actions import open_verify_view
+
+    def no_chooser(*args: object, **kwargs: object) -> tuple[str, str]:
+        raise AssertionError("a file chooser was opened")
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", no_chooser)
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.desk = Desk(demo_engine, config)  # type: ignore[attr-defined]
+    view = open_verify_view(window)  # type: ignore[arg-type]
+    assert view is not None and view.isVisible()
+    _number(qtbot, view, numbers_by_status(demo_engine)["valid"])
+    assert view.verdict.text().startswith("✔ Certificate ")
+    view.close()
