@@ -88,10 +88,12 @@ class EsignDialog(QDialog):
         self.url_edit = QLineEdit()
         self.url_edit.setReadOnly(True)
         self.url_edit.setPlaceholderText("The consent page's address appears here")
-        self.url_edit.setToolTip("Open this address in a browser if none opened")
+        self.url_edit.setToolTip("Open this address in a browser if none opened; it works "
+                                 "once, for this signature only")
         self.copy_button = QPushButton("&Copy address")
         self.copy_button.clicked.connect(self.copy_url)
         self.open_button = QPushButton("&Open browser again")
+        self.open_button.setToolTip("If no browser opened: the address works once")
         self.open_button.clicked.connect(self.open_consent_page)
         for widget in (self.copy_button, self.open_button):
             widget.setEnabled(False)
@@ -213,6 +215,7 @@ class EsignDialog(QDialog):
         self.message.setText(text)
         self.message.setStyleSheet(OK_STYLE if ok else DANGER_STYLE)
         self.message.setVisible(True)
+        self.adjustSize()  # room for the outcome without squeezing the explanation
 
     def _done(self) -> None:
         self._ticker.stop()
