@@ -141,8 +141,14 @@ class Pkcs11AspKey:
         except TokenError as exc:
             raise AspKeyError(f"The ASP key's module {self.config.module} cannot be used: "
                               f"{exc}") from None
-        token = next((s.get_token() for s in lib.get_slots(token_present=True)
-                      if s.get_token().label == self.config.token_label), None)
+        token = self._find(lib)
+        if token is None:  # attached after the module was loaded (an HSM partition, a token)
+            try:
+                lib = load_module(self.config.module, rescan=True)
+            except TokenError as exc:
+                raise AspKeyError(f"The ASP key's module {self.config.module} cannot be "
+                                  f"used: {exc}") from None
+            token = self._find(lib)
         if token is None:
             raise AspKeyError(f"No token labelled '{self.config.token_label}' in "
                               f"{self.config.module} holds the ASP key.")
@@ -166,6 +172,10 @@ class Pkcs11AspKey:
         self._session, self._key = session, keys[0]
         self._generation = reinitialisations()
         log.info("ASP key token %s opened", self.config.token_label)
+
+    def _find(self, lib: Any) -> Any:
+        return next((s.get_token() for s in lib.get_slots(token_present=True)
+                     if s.get_token().label == self.config.token_label), None)
 
     def _drop(self) -> None:
         session, self._session, self._key = self._session, None, None
