@@ -154,7 +154,6 @@ class EsignIssuer:
         desk opens the consent page in the browser); ``cancel`` set by the officer stops
         the wait; ``on_state`` hears each poll. Raises EsignNotOffered, IssueRefused,
         EsignFailed / EsignCancelled, or the store's refusal: nothing issued then."""
-        from app.services.issuing import IssuedCertificate
 
         cancel = cancel or threading.Event()
         offer = self.offer()
@@ -179,20 +178,7 @@ class EsignIssuer:
             raise
         log.info("issued %s for %s with Aadhaar eSign (transaction %s)", reservation.number,
                  reservation.application_number, txn[0])
-        issued = IssuedCertificate(
-            application_id=reservation.application_id,
-            application_number=reservation.application_number,
-            certificate_number=reservation.number,
-            kind=reservation.kind,
-            pdf_sha256=recorded.pdf_sha256,
-            signer_fingerprint=fingerprint,
-            superseded_number=recorded.superseded_number,
-        )
-        if self.issuer.on_issued is not None:
-            try:
-                self.issuer.on_issued(issued, pdf)
-            except Exception:  # issued: a failing listener cannot undo it
-                log.exception("after issuing %s", reservation.number)
+        issued = self.issuer._announce_issued(reservation, recorded, fingerprint, pdf)
         if self.issuer.after_batch is not None:
             try:
                 self.issuer.after_batch([reservation.application_id])

@@ -261,6 +261,11 @@ class Issuer:
             raise
         log.info("issued %s for %s (%s)", reservation.number, reservation.application_number,
                  reservation.kind)
+        return self._announce_issued(reservation, recorded, fingerprint, pdf)
+
+    def _announce_issued(self, reservation: Reservation, recorded: Any, fingerprint: str,
+                         pdf: bytes) -> IssuedCertificate:
+        """The issued certificate (whichever way it was signed), told to ``on_issued``."""
         issued = IssuedCertificate(
             application_id=reservation.application_id,
             application_number=reservation.application_number,
